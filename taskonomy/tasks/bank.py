@@ -1,0 +1,162 @@
+"""The built-in task bank: what each task is, without importing torch.
+
+This module is the contract between the spec (which names tasks), the data layer
+(which produces each task's label) and the models (which pick a decoder and a loss
+from a task's declared output). It holds metadata only; losses and decoders are
+implemented in :mod:`taskonomy.models`, ground truth in :mod:`taskonomy.data`.
+
+Label formats, for an image of ``H x W`` pixels (the image itself is float32
+``3 x H x W`` in ``[0, 1]``):
+
+* ``DENSE_REGRESSION``: float32 ``C x H x W``.
+* ``DENSE_CLASSIFICATION``: int64 ``H x W`` class indices in ``[0, C)``.
+* ``IMAGE_CLASSIFICATION``: int64 scalar in ``[0, C)``.
+* ``IMAGE_MULTILABEL``: float32 ``C`` of 0/1.
+* ``IMAGE_REGRESSION``: float32 ``C``.
+* ``NONE``: no label (an untrained source such as the random projection).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+#: Semantic object classes of the mini dataset (sphere, box, cylinder, cone, torus-like ring).
+N_OBJECT_CLASSES = 5
+#: Room types of the mini dataset (decide palettes and which objects appear).
+N_SCENE_TYPES = 4
+#: Geometric surface segments: floor, ceiling, wall facing x, wall facing z, planar object face,
+#: curved object surface.
+N_SEGMENT25D_CLASSES = 6
+#: Fixed permutations of the 3x3 jigsaw tiles, chosen deterministically.
+N_JIGSAW_PERMUTATIONS = 24
+#: Room layout: camera yaw, pitch, roll; camera position in the room (3, normalised);
+#: room half-extents (3, normalised), as in the release's 9-number layout.
+ROOM_LAYOUT_DIM = 9
+#: Vanishing points: the camera-space unit directions of the room's three axes.
+VANISHING_POINT_DIM = 9
+
+
+class Role(enum.StrEnum):
+    """Whether a task may be supervised (source), must be solved (target), or both."""
+
+    SOURCE = "source"
+    TARGET = "target"
+    BOTH = "both"
+
+    @property
+    def is_source(self) -> bool:
+        return self in (Role.SOURCE, Role.BOTH)
+
+    @property
+    def is_target(self) -> bool:
+        return self in (Role.TARGET, Role.BOTH)
+
+
+class OutputKind(enum.StrEnum):
+    """Shape family of a task's label; picks the decoder."""
+
+    DENSE_REGRESSION = "dense_regression"
+    DENSE_CLASSIFICATION = "dense_classification"
+    IMAGE_CLASSIFICATION = "image_classification"
+    IMAGE_MULTILABEL = "image_multilabel"
+    IMAGE_REGRESSION = "image_regression"
+    NONE = "none"
+
+
+class InputTransform(enum.StrEnum):
+    """How a task's encoder input is derived from the RGB image during Stage I.
+
+    Transfers (Stage II) always feed the clean RGB image to frozen encoders.
+    """
+
+    NONE = "none"
+    NOISE = "noise"  # additive Gaussian noise (denoise)
+    MASK = "mask"  # a masked square (inpainting)
+    GREY = "grey"  # luminance replicated to 3 channels (colorization)
+    SHUFFLE = "shuffle"  # 3x3 tiles permuted (jigsaw)
+
+
+class Loss(enum.StrEnum):
+    """Training loss; the per-image loss used in Stage III is the same loss per image."""
+
+    L1 = "l1"
+    L2 = "l2"
+    CROSS_ENTROPY = "cross_entropy"
+    BCE = "bce"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """Metadata of one task kind.
+
+    Attributes:
+        name: the kind's name, as in the original release where one exists.
+        description: one line for ``taskonomy tasks`` and error messages.
+        output: label shape family.
+        channels: ``C`` in the label formats above (classes for classification).
+        loss: training and per-image loss.
+        input_transform: how the encoder's training input is derived from RGB.
+        default_role: role when the spec does not say.
+        label_cost: default label cost ``l`` (0 for self-supervised tasks).
+        trainable: False for a source whose encoder is never trained (random projection).
+    """
+
+    name: str
+    description: str
+    output: OutputKind
+    channels: int
+    loss: Loss
+    input_transform: InputTransform = InputTransform.NONE
+    default_role: Role = Role.BOTH
+    label_cost: float = 1.0
+    trainable: bool = True
+
+
+_D = OutputKind.DENSE_REGRESSION
+
+BUILTIN_TASKS: dict[str, TaskInfo] = {
+    t.name: t
+    for t in [
+        TaskInfo("autoencoder", "reconstruct the RGB image", _D, 3, Loss.L1, label_cost=0.0),
+        TaskInfo("denoise", "remove additive Gaussian noise", _D, 3, Loss.L1,
+                 InputTransform.NOISE, label_cost=0.0),
+        TaskInfo("edge2d", "image gradient magnitude (Sobel on luminance)", _D, 1, Loss.L1),
+        TaskInfo("keypoint2d", "corner response (Harris on luminance)", _D, 1, Loss.L1),
+        TaskInfo("edge3d", "occlusion edges from depth discontinuities", _D, 1, Loss.L1),
+        TaskInfo("rgb2depth", "z-buffer depth, normalised", _D, 1, Loss.L1),
+        TaskInfo("rgb2mist", "Euclidean distance to the camera, normalised", _D, 1, Loss.L1),
+        TaskInfo("rgb2sfnorm", "camera-space surface normals", _D, 3, Loss.L1),
+        TaskInfo("reshade", "shading under a canonical light with unit albedo", _D, 1, Loss.L1),
+        TaskInfo("curvature", "principal curvatures of the analytic surfaces", _D, 2, Loss.L1),
+        TaskInfo("keypoint3d", "3D keypoint response from geometry", _D, 1, Loss.L1),
+        TaskInfo("segment25d", "geometric surface segments", OutputKind.DENSE_CLASSIFICATION,
+                 N_SEGMENT25D_CLASSES, Loss.CROSS_ENTROPY),
+        TaskInfo("segmentsemantic", "per-pixel object class (0 is the room)",
+                 OutputKind.DENSE_CLASSIFICATION, N_OBJECT_CLASSES + 1, Loss.CROSS_ENTROPY),
+        TaskInfo("class_object", "which object classes are present",
+                 OutputKind.IMAGE_MULTILABEL, N_OBJECT_CLASSES, Loss.BCE),
+        TaskInfo("class_scene", "room type", OutputKind.IMAGE_CLASSIFICATION, N_SCENE_TYPES,
+                 Loss.CROSS_ENTROPY),
+        TaskInfo("room_layout", "camera pose and room extents", OutputKind.IMAGE_REGRESSION,
+                 ROOM_LAYOUT_DIM, Loss.L2),
+        TaskInfo("vanishing_point", "camera-space directions of the room axes",
+                 OutputKind.IMAGE_REGRESSION, VANISHING_POINT_DIM, Loss.L2),
+        TaskInfo("inpainting", "fill in a masked square", _D, 3, Loss.L1, InputTransform.MASK,
+                 Role.SOURCE, label_cost=0.0),
+        TaskInfo("colorization", "colour from luminance", _D, 3, Loss.L1, InputTransform.GREY,
+                 Role.SOURCE, label_cost=0.0),
+        TaskInfo("jigsaw", "which permutation shuffled the 3x3 tiles",
+                 OutputKind.IMAGE_CLASSIFICATION, N_JIGSAW_PERMUTATIONS, Loss.CROSS_ENTROPY,
+                 InputTransform.SHUFFLE, Role.SOURCE, label_cost=0.0),
+        TaskInfo("random_projection", "an untrained random encoder (a baseline source)",
+                 OutputKind.NONE, 0, Loss.NONE, default_role=Role.SOURCE, label_cost=0.0,
+                 trainable=False),
+    ]
+}
+
+
+def builtin_task(name: str) -> TaskInfo | None:
+    """The built-in task called ``name``, or None."""
+    return BUILTIN_TASKS.get(name)
