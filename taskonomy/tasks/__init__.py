@@ -2,6 +2,7 @@
 
 from taskonomy.tasks.bank import (
     BUILTIN_TASKS,
+    TASKONOMY_ONLY_TASKS,
     InputTransform,
     Loss,
     OutputKind,
@@ -12,6 +13,7 @@ from taskonomy.tasks.bank import (
 
 __all__ = [
     "BUILTIN_TASKS",
+    "TASKONOMY_ONLY_TASKS",
     "InputTransform",
     "Loss",
     "OutputKind",

@@ -101,6 +101,8 @@ class TaskInfo:
         default_role: role when the spec does not say.
         label_cost: default label cost ``l`` (0 for self-supervised tasks).
         trainable: False for a source whose encoder is never trained (random projection).
+        views: images per sample (2 or 3 for the paper's pose and matching tasks).
+        mini: whether the bundled mini generator produces this task's labels.
     """
 
     name: str
@@ -112,6 +114,8 @@ class TaskInfo:
     default_role: Role = Role.BOTH
     label_cost: float = 1.0
     trainable: bool = True
+    views: int = 1
+    mini: bool = True
 
 
 _D = OutputKind.DENSE_REGRESSION
@@ -120,8 +124,15 @@ BUILTIN_TASKS: dict[str, TaskInfo] = {
     t.name: t
     for t in [
         TaskInfo("autoencoder", "reconstruct the RGB image", _D, 3, Loss.L1, label_cost=0.0),
-        TaskInfo("denoise", "remove additive Gaussian noise", _D, 3, Loss.L1,
-                 InputTransform.NOISE, label_cost=0.0),
+        TaskInfo(
+            "denoise",
+            "remove additive Gaussian noise",
+            _D,
+            3,
+            Loss.L1,
+            InputTransform.NOISE,
+            label_cost=0.0,
+        ),
         TaskInfo("edge2d", "image gradient magnitude (Sobel on luminance)", _D, 1, Loss.L1),
         TaskInfo("keypoint2d", "corner response (Harris on luminance)", _D, 1, Loss.L1),
         TaskInfo("edge3d", "occlusion edges from depth discontinuities", _D, 1, Loss.L1),
@@ -131,32 +142,140 @@ BUILTIN_TASKS: dict[str, TaskInfo] = {
         TaskInfo("reshade", "shading under a canonical light with unit albedo", _D, 1, Loss.L1),
         TaskInfo("curvature", "principal curvatures of the analytic surfaces", _D, 2, Loss.L1),
         TaskInfo("keypoint3d", "3D keypoint response from geometry", _D, 1, Loss.L1),
-        TaskInfo("segment25d", "geometric surface segments", OutputKind.DENSE_CLASSIFICATION,
-                 N_SEGMENT25D_CLASSES, Loss.CROSS_ENTROPY),
-        TaskInfo("segmentsemantic", "per-pixel object class (0 is the room)",
-                 OutputKind.DENSE_CLASSIFICATION, N_OBJECT_CLASSES + 1, Loss.CROSS_ENTROPY),
-        TaskInfo("class_object", "which object classes are present",
-                 OutputKind.IMAGE_MULTILABEL, N_OBJECT_CLASSES, Loss.BCE),
-        TaskInfo("class_scene", "room type", OutputKind.IMAGE_CLASSIFICATION, N_SCENE_TYPES,
-                 Loss.CROSS_ENTROPY),
-        TaskInfo("room_layout", "camera pose and room extents", OutputKind.IMAGE_REGRESSION,
-                 ROOM_LAYOUT_DIM, Loss.L2),
-        TaskInfo("vanishing_point", "camera-space directions of the room axes",
-                 OutputKind.IMAGE_REGRESSION, VANISHING_POINT_DIM, Loss.L2),
-        TaskInfo("inpainting", "fill in a masked square", _D, 3, Loss.L1, InputTransform.MASK,
-                 Role.SOURCE, label_cost=0.0),
-        TaskInfo("colorization", "colour from luminance", _D, 3, Loss.L1, InputTransform.GREY,
-                 Role.SOURCE, label_cost=0.0),
-        TaskInfo("jigsaw", "which permutation shuffled the 3x3 tiles",
-                 OutputKind.IMAGE_CLASSIFICATION, N_JIGSAW_PERMUTATIONS, Loss.CROSS_ENTROPY,
-                 InputTransform.SHUFFLE, Role.SOURCE, label_cost=0.0),
-        TaskInfo("random_projection", "an untrained random encoder (a baseline source)",
-                 OutputKind.NONE, 0, Loss.NONE, default_role=Role.SOURCE, label_cost=0.0,
-                 trainable=False),
+        TaskInfo(
+            "segment25d",
+            "geometric surface segments",
+            OutputKind.DENSE_CLASSIFICATION,
+            N_SEGMENT25D_CLASSES,
+            Loss.CROSS_ENTROPY,
+        ),
+        TaskInfo(
+            "segmentsemantic",
+            "per-pixel object class (0 is the room)",
+            OutputKind.DENSE_CLASSIFICATION,
+            N_OBJECT_CLASSES + 1,
+            Loss.CROSS_ENTROPY,
+        ),
+        TaskInfo(
+            "class_object",
+            "which object classes are present",
+            OutputKind.IMAGE_MULTILABEL,
+            N_OBJECT_CLASSES,
+            Loss.BCE,
+        ),
+        TaskInfo(
+            "class_scene",
+            "room type",
+            OutputKind.IMAGE_CLASSIFICATION,
+            N_SCENE_TYPES,
+            Loss.CROSS_ENTROPY,
+        ),
+        TaskInfo(
+            "room_layout",
+            "camera pose and room extents",
+            OutputKind.IMAGE_REGRESSION,
+            ROOM_LAYOUT_DIM,
+            Loss.L2,
+        ),
+        TaskInfo(
+            "vanishing_point",
+            "camera-space directions of the room axes",
+            OutputKind.IMAGE_REGRESSION,
+            VANISHING_POINT_DIM,
+            Loss.L2,
+        ),
+        TaskInfo(
+            "inpainting",
+            "fill in a masked square",
+            _D,
+            3,
+            Loss.L1,
+            InputTransform.MASK,
+            Role.SOURCE,
+            label_cost=0.0,
+        ),
+        TaskInfo(
+            "colorization",
+            "colour from luminance",
+            _D,
+            3,
+            Loss.L1,
+            InputTransform.GREY,
+            Role.SOURCE,
+            label_cost=0.0,
+        ),
+        TaskInfo(
+            "jigsaw",
+            "which permutation shuffled the 3x3 tiles",
+            OutputKind.IMAGE_CLASSIFICATION,
+            N_JIGSAW_PERMUTATIONS,
+            Loss.CROSS_ENTROPY,
+            InputTransform.SHUFFLE,
+            Role.SOURCE,
+            label_cost=0.0,
+        ),
+        TaskInfo(
+            "random_projection",
+            "an untrained random encoder (a baseline source)",
+            OutputKind.NONE,
+            0,
+            Loss.NONE,
+            default_role=Role.SOURCE,
+            label_cost=0.0,
+            trainable=False,
+        ),
+    ]
+}
+
+
+#: Tasks of the paper that need the real dataset (several views, or unsupervised 2D
+#: segmentation); they plan and dry-run, but the mini generator has no labels for them.
+TASKONOMY_ONLY_TASKS: dict[str, TaskInfo] = {
+    t.name: t
+    for t in [
+        TaskInfo(
+            "segment2d", "unsupervised 2D segmentation embedding", _D, 64, Loss.L2, mini=False
+        ),
+        TaskInfo(
+            "ego_motion",
+            "camera motion across three views",
+            OutputKind.IMAGE_REGRESSION,
+            12,
+            Loss.L2,
+            views=3,
+            mini=False,
+        ),
+        TaskInfo(
+            "fix_pose",
+            "relative pose of two views of one fixated point",
+            OutputKind.IMAGE_REGRESSION,
+            6,
+            Loss.L2,
+            views=2,
+            mini=False,
+        ),
+        TaskInfo(
+            "non_fixated_pose",
+            "relative pose of two views",
+            OutputKind.IMAGE_REGRESSION,
+            6,
+            Loss.L2,
+            views=2,
+            mini=False,
+        ),
+        TaskInfo(
+            "point_match",
+            "whether two patches show the same 3D point",
+            OutputKind.IMAGE_CLASSIFICATION,
+            2,
+            Loss.CROSS_ENTROPY,
+            views=2,
+            mini=False,
+        ),
     ]
 }
 
 
 def builtin_task(name: str) -> TaskInfo | None:
-    """The built-in task called ``name``, or None."""
-    return BUILTIN_TASKS.get(name)
+    """The built-in task called ``name`` (mini-capable or real-dataset-only), or None."""
+    return BUILTIN_TASKS.get(name) or TASKONOMY_ONLY_TASKS.get(name)

@@ -1,0 +1,72 @@
+"""``taskonomy validate``, ``taskonomy schema`` and ``taskonomy tasks``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from taskonomy.cli._app import app, console
+from taskonomy.cli._common import OverridesArg, SpecArg, load
+from taskonomy.spec import resolve_tasks, spec_schema
+from taskonomy.tasks import BUILTIN_TASKS
+
+
+@app.command()
+def validate(spec: SpecArg, overrides: OverridesArg = None) -> None:
+    """Check a spec (and overrides) and print the task dictionary it defines.
+
+    Exits 0 when valid, 2 with every problem listed (file, dotted path, YAML line,
+    valid choices) when not.
+    """
+    loaded = load(spec, overrides)
+    tasks = resolve_tasks(loaded.spec)
+    n_src = sum(t.is_source for t in tasks)
+    n_tgt = sum(t.is_target for t in tasks)
+    console.print(
+        f"[green]ok[/]: {spec} defines {len(tasks)} tasks ({n_src} sources, "
+        f"{n_tgt} targets); work directory {loaded.workdir}"
+    )
+    table = Table()
+    for col in ("task", "kind", "role", "label cost", "importance"):
+        table.add_column(col)
+    for t in tasks:
+        table.add_row(t.name, t.kind, str(t.role), f"{t.label_cost:g}", f"{t.importance:g}")
+    console.print(table)
+
+
+@app.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of spec files (point your editor's YAML plugin at it)."""
+    text = json.dumps(spec_schema(), indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+@app.command()
+def tasks() -> None:
+    """List the built-in task bank: names, outputs, losses, default roles and label costs."""
+    table = Table()
+    for col in ("task", "output", "loss", "input", "role", "label cost", "what"):
+        table.add_column(col)
+    for t in BUILTIN_TASKS.values():
+        table.add_row(
+            t.name,
+            f"{t.output} ({t.channels})",
+            str(t.loss),
+            str(t.input_transform),
+            str(t.default_role),
+            f"{t.label_cost:g}",
+            t.description,
+        )
+    console.print(table)

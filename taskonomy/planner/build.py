@@ -1,0 +1,307 @@
+"""Compile a validated spec into a plan: the job graph of METHOD.md's four stages.
+
+Stage I: ``dataset``; ``encoder/<s>`` per source; ``features/<s>`` per source when
+features are cached. Stage II: ``scratch/<t>`` per target; ``transfer/1/<s>-><t>`` per
+first-order pair; ``rank/<t>`` per target; ``transfer/<k>/<t>/<slot>`` for the pruned
+higher orders; ``evaluate/...`` per trained model. Stage III: ``affinity/<t>``.
+Stage IV: ``taxonomy/o<k>/b<budget>`` per (order, budget); ``assess`` (gain and quality
+of every taxonomy); ``report``.
+
+The function is pure: no file system, no torch, no solver. Same spec, same plan hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from taskonomy._hashing import content_hash
+from taskonomy.planner.cost import CostModel
+from taskonomy.planner.graph import execution_order
+from taskonomy.planner.jobs import Job, Plan, Resources, job_hash
+from taskonomy.planner.pruning import slot_count
+from taskonomy.spec.models import JobKind, Spec, StageTraining
+from taskonomy.spec.rules import ResolvedTask, resolve_tasks
+
+#: Default neutral resources per job kind: (gpus, cpus, mem_gb, time_min).
+DEFAULT_RESOURCES: dict[JobKind, tuple[int, int, float, int]] = {
+    JobKind.DATASET: (0, 4, 16.0, 120),
+    JobKind.ENCODER: (1, 8, 32.0, 24 * 60),
+    JobKind.FEATURES: (1, 4, 16.0, 60),
+    JobKind.SCRATCH: (1, 4, 16.0, 120),
+    JobKind.TRANSFER: (1, 4, 16.0, 120),
+    JobKind.RANK: (0, 1, 4.0, 10),
+    JobKind.EVALUATE: (1, 4, 16.0, 30),
+    JobKind.AFFINITY: (0, 1, 4.0, 10),
+    JobKind.TAXONOMY: (0, 2, 4.0, 30),
+    JobKind.ASSESS: (0, 1, 8.0, 30),
+    JobKind.REPORT: (0, 1, 8.0, 30),
+}
+
+
+def derive_seed(base: int, job_id: str) -> int:
+    """A per-job seed from the spec's seed, stable across machines and Python versions."""
+    return int(content_hash({"seed": base, "job": job_id})[:8], 16)
+
+
+def budget_label(budget: float) -> str:
+    return f"{budget:g}"
+
+
+class _Builder:
+    def __init__(self, spec: Spec, calibration: Mapping[str, float]) -> None:
+        self.spec = spec
+        self.cost = CostModel(spec, dict(calibration))
+        self.tasks = resolve_tasks(spec)
+        self.jobs: dict[str, Job] = {}
+        self.model = spec.model.model_dump(mode="json")
+
+    def resources(self, kind: JobKind) -> Resources:
+        gpus, cpus, mem, time = DEFAULT_RESOURCES[kind]
+        ex = self.spec.executor
+        r = ex.resources.get(kind)
+        return Resources(
+            gpus=gpus if r is None or r.gpus is None else r.gpus,
+            cpus=cpus if r is None or r.cpus is None else r.cpus,
+            mem_gb=mem if r is None or r.mem_gb is None else r.mem_gb,
+            time_min=time if r is None or r.time_min is None else r.time_min,
+            partition=(r.slurm_partition if r and r.slurm_partition else ex.slurm_partition),
+            jobs_per_task=(
+                r.slurm_jobs_per_task if r and r.slurm_jobs_per_task else ex.slurm_jobs_per_task
+            ),
+        )
+
+    def add(
+        self,
+        job_id: str,
+        kind: JobKind,
+        params: Mapping[str, Any],
+        deps: list[str],
+        est_seconds: float,
+        *,
+        stage: str | None = None,
+        order: int | None = None,
+        target: str | None = None,
+    ) -> str:
+        hashes = [self.jobs[d].hash for d in deps]
+        self.jobs[job_id] = Job(
+            id=job_id,
+            kind=kind,
+            params=params,
+            deps=tuple(deps),
+            hash=job_hash(kind, params, hashes),
+            stage=stage or str(kind),
+            order=order,
+            target=target,
+            resources=self.resources(kind),
+            est_seconds=round(est_seconds, 3),
+        )
+        return job_id
+
+    def training(self, stage: StageTraining, job_id: str) -> dict[str, Any]:
+        base = self.spec.seed if stage.seed is None else stage.seed
+        params = stage.model_dump(mode="json", exclude={"seed"})
+        return {**params, "seed": derive_seed(base, job_id)}
+
+    def evaluation(
+        self, model_job: str, extra: list[str], est: float, target: str, order: int | None
+    ) -> str:
+        """The job writing per-image test losses of ``model_job`` on ``target``."""
+        return self.add(
+            f"evaluate/{model_job}",
+            JobKind.EVALUATE,
+            {"model": model_job, "target": target},
+            [model_job, *extra, "dataset"],
+            est,
+            stage="evaluate",
+            order=order,
+            target=target,
+        )
+
+    @staticmethod
+    def task_params(task: ResolvedTask) -> dict[str, Any]:
+        info = {
+            k: str(v) if not isinstance(v, (int, float, bool)) else v
+            for k, v in vars(task.info).items()
+        }
+        return {"name": task.name, "kind": task.kind, "info": info}
+
+
+def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Plan:
+    """Compile ``spec`` into a :class:`Plan` (pure; see the module docstring)."""
+    b = _Builder(spec, calibration or {})
+    splits = spec.dataset.splits
+    sources = [t for t in b.tasks if t.is_source]
+    targets = [t for t in b.tasks if t.is_target]
+    tr = spec.transfers
+
+    dataset_params = spec.dataset.model_dump(mode="json")
+    dataset_params["seed"] = spec.seed if spec.dataset.seed is None else spec.dataset.seed
+    data = b.add("dataset", JobKind.DATASET, dataset_params, [], b.cost.dataset_seconds())
+
+    encoder: dict[str, str] = {}
+    rep: dict[str, str] = {}  # where a source's frozen representation comes from
+    for s in sources:
+        jid = f"encoder/{s.name}"
+        steps_stage = spec.training.encoder if s.info.trainable else StageTraining(steps=0)
+        params: dict[str, Any] = {
+            "task": b.task_params(s),
+            "model": b.model,
+            "train": b.training(steps_stage, jid),
+        }
+        est = b.cost.training_seconds(JobKind.ENCODER, steps_stage, splits.encoder_train)
+        encoder[s.name] = b.add(jid, JobKind.ENCODER, params, [data], est, target=s.name)
+        rep[s.name] = encoder[s.name]
+        if tr.cache_features:
+            n = splits.transfer_train + splits.test
+            rep[s.name] = b.add(
+                f"features/{s.name}",
+                JobKind.FEATURES,
+                {"source": s.name, "dtype": "float16"},
+                [encoder[s.name], data],
+                b.cost.forward_seconds(JobKind.FEATURES, n),
+            )
+
+    transfer_params: dict[str, Any] = {
+        "readout": b.model["readout"],
+        "representation": b.model["representation"],
+        "cached": tr.cache_features,
+    }
+    eval_seconds = b.cost.forward_seconds(JobKind.EVALUATE, splits.test)
+    slots: dict[str, dict[int, int]] = {}
+    affinity: dict[str, str] = {}
+    for t in targets:
+        evals: list[str] = []
+        target = t.name
+
+        def evaluate(model_job: str, extra: list[str], order: int | None = None) -> None:
+            evals.append(b.evaluation(model_job, extra, eval_seconds, target, order))  # noqa: B023
+
+        if t.is_source and tr.baselines.self_:
+            evaluate(encoder[t.name], [])
+        if tr.baselines.scratch:
+            jid = f"scratch/{t.name}"
+            est = b.cost.training_seconds(
+                JobKind.SCRATCH, spec.training.scratch, splits.transfer_train
+            )
+            b.add(
+                jid,
+                JobKind.SCRATCH,
+                {
+                    "target": b.task_params(t),
+                    "model": b.model,
+                    "train": b.training(spec.training.scratch, jid),
+                },
+                [data],
+                est,
+                target=t.name,
+            )
+            evaluate(jid, [])
+
+        first = [s for s in sources if s.name != t.name or tr.include_own_encoder]
+        transfer_est = b.cost.training_seconds(
+            JobKind.TRANSFER, spec.training.transfer, splits.transfer_train
+        )
+        first_evals: list[str] = []
+        for s in first:
+            jid = f"transfer/1/{s.name}->{t.name}"
+            params = {
+                "sources": [s.name],
+                "target": b.task_params(t),
+                **transfer_params,
+                "train": b.training(spec.training.transfer, jid),
+            }
+            b.add(
+                jid,
+                JobKind.TRANSFER,
+                params,
+                [rep[s.name], data],
+                transfer_est,
+                stage="transfer (order 1)",
+                order=1,
+                target=t.name,
+            )
+            evaluate(jid, [rep[s.name]], 1)
+            first_evals.append(evals[-1])
+
+        slots[t.name] = {1: len(first)}
+        if tr.max_order >= 2 and first:
+            rank = b.add(
+                f"rank/{t.name}",
+                JobKind.RANK,
+                {"target": t.name, "method": "ahp-v1"},
+                first_evals,
+                b.cost.fixed_seconds(JobKind.RANK),
+                target=t.name,
+            )
+            for k in range(2, tr.max_order + 1):
+                beam = tr.beam_for(k)
+                slots[t.name][k] = slot_count(len(first), k, beam)
+                for slot in range(slots[t.name][k]):
+                    jid = f"transfer/{k}/{t.name}/{slot:02d}"
+                    params = {
+                        "order": k,
+                        "slot": slot,
+                        "beam": beam,
+                        "target": b.task_params(t),
+                        **transfer_params,
+                        "train": b.training(spec.training.transfer, jid),
+                    }
+                    b.add(
+                        jid,
+                        JobKind.TRANSFER,
+                        params,
+                        [rank, data],
+                        transfer_est,
+                        stage=f"transfer (order {k})",
+                        order=k,
+                        target=t.name,
+                    )
+                    evaluate(jid, [], k)
+        affinity[t.name] = b.add(
+            f"affinity/{t.name}",
+            JobKind.AFFINITY,
+            {"target": t.name, "clip": [0.001, 0.999], "method": "ahp-v1"},
+            evals,
+            b.cost.fixed_seconds(JobKind.AFFINITY),
+            target=t.name,
+        )
+
+    tax = spec.taxonomy
+    orders = tax.orders or list(range(1, tr.max_order + 1))
+    budgets = tax.budgets or [float(i) for i in range(1, len(sources) + 1)]
+    costs = {t.name: t.label_cost for t in sources}
+    importance = {t.name: t.importance for t in targets}
+    taxonomies = []
+    for k in sorted(set(orders)):
+        for budget in sorted(set(budgets)):
+            params = {
+                "budget": budget,
+                "max_order": k,
+                "label_costs": costs,
+                "importance": importance,
+                "solver": tax.solver,
+                "solver_options": tax.solver_options.model_dump(mode="json"),
+            }
+            taxonomies.append(
+                b.add(
+                    f"taxonomy/o{k}/b{budget_label(budget)}",
+                    JobKind.TAXONOMY,
+                    params,
+                    list(affinity.values()),
+                    b.cost.fixed_seconds(JobKind.TAXONOMY),
+                )
+            )
+    assess = b.add(
+        "assess",
+        JobKind.ASSESS,
+        {"metrics": ["gain", "quality"]},
+        [*taxonomies, *affinity.values()],
+        b.cost.fixed_seconds(JobKind.ASSESS),
+    )
+    b.add("report", JobKind.REPORT, {}, [assess], b.cost.fixed_seconds(JobKind.REPORT))
+
+    order_ids = execution_order(b.jobs.values())
+    jobs = {jid: b.jobs[jid] for jid in order_ids}
+    plan_hash = content_hash(sorted((j.id, j.hash) for j in jobs.values()))
+    return Plan(spec.name, jobs, plan_hash, {t: dict(v) for t, v in slots.items()})

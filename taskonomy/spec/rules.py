@@ -1,0 +1,104 @@
+"""Cross-field rules of a spec, and the resolved view of its task dictionary.
+
+Pydantic checks each field on its own; the rules here need several (a taxonomy order
+above the transfer order, a target that cannot have labels, ...). A violation raises
+:class:`SpecRuleError`, which carries the dotted path of the offending value so that the
+loader can point at the YAML line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from taskonomy.tasks.bank import OutputKind, Role, TaskInfo
+from taskonomy.tasks.registry import TaskKindError, resolve_task_kind
+
+if TYPE_CHECKING:
+    from taskonomy.spec.models import Spec
+
+
+class SpecRuleError(ValueError):
+    """A cross-field rule failed at ``path`` (a tuple of keys and list indices)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ResolvedTask:
+    """A task with every default filled in from its kind."""
+
+    name: str
+    kind: str
+    info: TaskInfo
+    role: Role
+    label_cost: float
+    importance: float
+
+    @property
+    def is_source(self) -> bool:
+        return self.role.is_source
+
+    @property
+    def is_target(self) -> bool:
+        return self.role.is_target
+
+
+def resolve_tasks(spec: Spec) -> list[ResolvedTask]:
+    """The spec's tasks with kinds resolved and defaults applied, in spec order."""
+    out = []
+    for i, task in enumerate(spec.tasks):
+        try:
+            info = resolve_task_kind(task.kind_name)
+        except TaskKindError as exc:
+            raise SpecRuleError(("tasks", i, "kind" if task.kind else "name"), str(exc)) from exc
+        role = task.role or info.default_role
+        if role.is_target and (info.output is OutputKind.NONE or not info.trainable):
+            raise SpecRuleError(
+                ("tasks", i, "role"),
+                f"task {task.name!r} ({info.name}) has no labels, so it can only be a source; "
+                "set role: source",
+            )
+        if not info.mini and spec.dataset.kind == "mini":
+            raise SpecRuleError(
+                ("tasks", i, "kind" if task.kind else "name"),
+                f"task {task.name!r} ({info.name}) needs the real Taskonomy data "
+                f"({info.views} view(s) per sample); the mini generator has no labels for it. "
+                "Drop the task or set dataset.kind: taskonomy with dataset.root",
+            )
+        cost = info.label_cost if task.label_cost is None else task.label_cost
+        out.append(ResolvedTask(task.name, task.kind_name, info, role, cost, task.importance))
+    return out
+
+
+def check_spec(spec: Spec) -> None:
+    """Raise :class:`SpecRuleError` for the first violated cross-field rule."""
+    seen: dict[str, int] = {}
+    for i, task in enumerate(spec.tasks):
+        if task.name in seen:
+            raise SpecRuleError(
+                ("tasks", i, "name"),
+                f"task {task.name!r} is listed twice (also tasks.{seen[task.name]}); "
+                "give each task a unique name",
+            )
+        seen[task.name] = i
+    tasks = resolve_tasks(spec)
+    if not any(t.is_source for t in tasks):
+        raise SpecRuleError(("tasks",), "no task is a source; mark at least one role: source")
+    if not any(t.is_target for t in tasks):
+        raise SpecRuleError(("tasks",), "no task is a target; mark at least one role: target")
+    max_order = spec.transfers.max_order
+    for j, order in enumerate(spec.taxonomy.orders or []):
+        if order > max_order:
+            raise SpecRuleError(
+                ("taxonomy", "orders", j),
+                f"taxonomy order {order} exceeds transfers.max_order {max_order}; "
+                f"raise transfers.max_order or drop the order",
+            )
+    if spec.dataset.buildings is not None and spec.dataset.kind != "taskonomy":
+        raise SpecRuleError(
+            ("dataset", "buildings"), "dataset.buildings applies only to dataset.kind taskonomy"
+        )
