@@ -28,7 +28,8 @@ def validate(spec: SpecArg, overrides: OverridesArg = None) -> None:
     n_tgt = sum(t.is_target for t in tasks)
     console.print(
         f"[green]ok[/]: {spec} defines {len(tasks)} tasks ({n_src} sources, "
-        f"{n_tgt} targets); work directory {loaded.workdir}"
+        f"{n_tgt} targets); work directory {loaded.workdir}",
+        soft_wrap=True,
     )
     table = Table()
     for col in ("task", "kind", "role", "label cost", "importance"):
@@ -57,7 +58,8 @@ def schema(
 def tasks() -> None:
     """List the built-in task bank: names, outputs, losses, default roles and label costs."""
     table = Table()
-    for col in ("task", "output", "loss", "input", "role", "label cost", "what"):
+    table.add_column("task", no_wrap=True)
+    for col in ("output", "loss", "input", "role", "label cost", "what"):
         table.add_column(col)
     for t in BUILTIN_TASKS.values():
         table.add_row(

@@ -33,6 +33,8 @@ def bind_slot(ranked: Sequence[str], order: int, beam: int, slot: int) -> tuple[
     Slots enumerate combinations of the top ``beam`` ranks in lexicographic rank order,
     so slot 0 is always the ``order`` best sources together.
     """
+    if order < 2:
+        raise PlanError(f"only orders >= 2 have slots bound at run time (got order {order})")
     count = slot_count(len(ranked), order, beam)
     if not 0 <= slot < count:
         raise PlanError(f"slot {slot} does not exist: order {order} has {count} slot(s) here")

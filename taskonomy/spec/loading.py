@@ -169,10 +169,7 @@ def load_spec(
     try:
         root = _yaml().load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(f"{file}:{where}: {problem}") from None
+        raise SpecError(f"{file}: {_describe_yaml_error(exc)}") from None
     except YAMLError as exc:
         raise SpecError(f"{file}: not valid YAML: {exc}") from None
     if not isinstance(root, Mapping):
@@ -182,6 +179,17 @@ def load_spec(
         )
     spec = spec_from_mapping(root, overrides=overrides, source=str(file), yaml_root=root)
     return LoadedSpec(spec, file, resolve_workdir(spec, file.parent, workdir))
+
+
+def _describe_yaml_error(exc: MarkedYAMLError) -> str:
+    """``line L, column C: problem`` with the construct being parsed, where known."""
+    parts = []
+    if exc.context_mark is not None and exc.context:
+        parts.append(f"line {exc.context_mark.line + 1}: {exc.context}")
+    if exc.problem_mark is not None:
+        where = f"line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}"
+        parts.append(f"{where}: {exc.problem or 'invalid YAML'}")
+    return "; ".join(parts) or "invalid YAML"
 
 
 def resolve_workdir(spec: Spec, base: Path, explicit: str | Path | None = None) -> Path:
