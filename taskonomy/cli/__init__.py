@@ -20,8 +20,9 @@ def _register() -> None:
     import importlib
     import importlib.util
 
-    for name in ("spec_cmds", "plan", "solve"):
-        if importlib.util.find_spec(f"taskonomy.cli.{name}"):  # TODO(lead): drop once solve lands
+    for name in ("spec_cmds", "plan", "solve", "run", "status", "report", "manage"):
+        # TODO(lead): import unconditionally once every command module has landed.
+        if importlib.util.find_spec(f"taskonomy.cli.{name}"):
             importlib.import_module(f"taskonomy.cli.{name}")
 
 

@@ -94,7 +94,7 @@ def test_plan_with_overrides_and_slurm_headers(
     assert main(args) == 0
     doc = json.loads(capsys.readouterr().out)
     header = doc["sbatch"]["encoder"]
-    assert "#SBATCH --array=0-2%4" in header
+    assert "#SBATCH --array=0-2%3" in header
     assert "#SBATCH --partition=gpu" in header and "#SBATCH --gres=gpu:1" in header
     assert "#SBATCH --time=00:01:00" in header
     assert any(

@@ -1,0 +1,123 @@
+"""What a job body sees: the contract between executors and the work jobs do.
+
+An executor (local or SLURM) prepares a :class:`JobContext` for one job, calls the body
+registered for the job's kind (:mod:`taskonomy.jobs`), and commits what the body wrote
+into ``ctx.out`` to the artifact store. Bodies never touch the store or the plan's
+bookkeeping themselves, so the same body runs unchanged in this process, in a local
+worker or in a SLURM array task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from taskonomy.errors import TaskonomyError
+from taskonomy.executor.store import ArtifactStore
+from taskonomy.planner.jobs import Job, Plan
+from taskonomy.planner.pruning import bind_slot
+from taskonomy.spec.models import JobKind, Spec
+
+#: File a rank job writes: ``{"target": t, "ranked": [best source first, ...], "scores": {}}``.
+RANKING_FILE = "ranking.json"
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class JobFailed(TaskonomyError, RuntimeError):
+    """A job body could not produce its artifact; the message says why."""
+
+
+def _no_progress(step: int, total: int, message: str) -> None:
+    return None
+
+
+@attrs.frozen
+class JobContext:
+    """Everything one job body may read, and where it writes.
+
+    Attributes:
+        job: the job to run.
+        plan: the whole plan (to look up dependencies' jobs).
+        spec: the validated spec the plan was built from.
+        workdir: the run's work directory.
+        store: the artifact store of ``workdir``.
+        out: a private directory the body writes its files into; the executor commits it.
+        scratch: a persistent directory for resumable state (training checkpoints),
+            keyed by the job hash, kept across failures and preemptions.
+        device: ``auto``, ``cpu`` or ``cuda`` (the spec's ``executor.device``).
+        log: the job's logger (its own log file).
+        progress: ``progress(step, total, message)`` for the executor's display.
+    """
+
+    job: Job
+    plan: Plan
+    spec: Spec
+    workdir: Path
+    store: ArtifactStore
+    out: Path
+    scratch: Path
+    device: str = "auto"
+    log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("taskonomy.job"))
+    progress: ProgressFn = _no_progress
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.job.params
+
+    def artifact(self, job_id: str) -> Path:
+        """The committed artifact directory of another job of the plan (usually a dependency)."""
+        try:
+            job = self.plan.jobs[job_id]
+        except KeyError:
+            msg = f"{self.job.id} reads {job_id!r}, which the plan does not hold"
+            raise JobFailed(msg) from None
+        path = self.store.path(job.hash)
+        if not path.is_dir():
+            raise JobFailed(
+                f"{self.job.id} needs the artifact of {job_id}, which is not complete in "
+                f"{self.store.root}; run the plan again to recompute it"
+            )
+        return path
+
+    def bound_sources(self, job_id: str | None = None) -> tuple[str, ...]:
+        """The source set of a transfer job (default: this job, or the model it evaluates).
+
+        First-order transfers name their source in their params; higher-order slots are
+        bound from their target's ranking (:func:`taskonomy.planner.pruning.bind_slot`).
+        """
+        job = self.plan.jobs[job_id or self.job.id]
+        if job.kind is JobKind.EVALUATE:
+            job = self.plan.jobs[str(job.params["model"])]
+        if job.kind is not JobKind.TRANSFER:
+            raise JobFailed(f"{job.id} is a {job.kind} job, not a transfer; it has no sources")
+        if "sources" in job.params:
+            return tuple(str(s) for s in job.params["sources"])
+        rank_id = next(d for d in job.deps if self.plan.jobs[d].kind is JobKind.RANK)
+        ranking = json.loads((self.artifact(rank_id) / RANKING_FILE).read_text(encoding="utf-8"))
+        return bind_slot(
+            [str(s) for s in ranking["ranked"]],
+            int(job.params["order"]),
+            int(job.params["beam"]),
+            int(job.params["slot"]),
+        )
+
+    def representation_job(self, source: str) -> str:
+        """The job whose artifact holds ``source``'s frozen representation."""
+        cached = f"features/{source}"
+        return cached if cached in self.plan.jobs else f"encoder/{source}"
+
+
+class JobBody(Protocol):
+    """A job kind's work: read inputs through ``ctx``, write files into ``ctx.out``.
+
+    Returns metadata for the artifact's manifest (e.g. final loss, images per second).
+    Raises :class:`JobFailed` (or any exception) when the job cannot complete.
+    """
+
+    def __call__(self, ctx: JobContext) -> Mapping[str, Any] | None: ...
