@@ -137,6 +137,8 @@ def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Pl
 
     dataset_params = spec.dataset.model_dump(mode="json")
     dataset_params["seed"] = spec.seed if spec.dataset.seed is None else spec.dataset.seed
+    # The dataset holds labels for exactly these tasks, so its artifact depends on them.
+    dataset_params["label_tasks"] = sorted({t.kind for t in b.tasks if t.info.trainable})
     data = b.add("dataset", JobKind.DATASET, dataset_params, [], b.cost.dataset_seconds())
 
     encoder: dict[str, str] = {}

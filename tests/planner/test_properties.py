@@ -174,7 +174,7 @@ def test_golden_plan_hash() -> None:
     assert build_plan(Spec.model_validate(BASE)).hash == GOLDEN
 
 
-GOLDEN = "a1d1492f5032350b987f8f1b993111f9db72db8f5afd9f80114f1003b3fc1f26"
+GOLDEN = "370dc09049c55acea981be11b4c3fce718b6716d4babb3de3b0738160d397263"
 
 
 @given(st.integers(0, 12), st.integers(2, 8), st.integers(1, 6))
