@@ -1,0 +1,173 @@
+"""The affinity table: candidate source set → target → normalised performance ``p``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from taskonomy.affinity.ahp import DEFAULT_CLIP, ahp_scores
+from taskonomy.errors import AffinityError
+
+#: Candidate names that are not tasks: the target's own network and the scratch readout.
+SELF = "self"
+PIXELS = "pixels"
+BASELINES: frozenset[str] = frozenset({SELF, PIXELS})
+
+Sources = tuple[str, ...]
+Key = tuple[Sources, str]
+
+
+class FirstOrderMatrix(NamedTuple):
+    """Square first-order affinities for plots: ``values[i, j]`` = p(labels[i] → labels[j]).
+
+    The diagonal holds the ``self`` affinity where present; missing transfers are NaN.
+    """
+
+    labels: tuple[str, ...]
+    values: npt.NDArray[np.float64]
+
+
+def _check_entry(sources: Sources, target: str, p: float) -> None:
+    where = f"entry {'__'.join((*sources, target))!r}"
+    if not sources or not target:
+        raise AffinityError(f"{where}: needs at least one source and a target")
+    if any(not s or "__" in s for s in (*sources, target)):
+        raise AffinityError(f"{where}: task names must be non-empty and contain no '__'")
+    if target in BASELINES:
+        raise AffinityError(f"{where}: {target!r} is a baseline and cannot be a target")
+    if len(set(sources)) != len(sources):
+        raise AffinityError(f"{where}: a source appears twice")
+    if len(sources) > 1 and BASELINES & set(sources):
+        raise AffinityError(f"{where}: 'self' and 'pixels' can only appear alone")
+    if target in sources:
+        raise AffinityError(f"{where}: a target cannot be one of its own sources; use 'self'")
+    if not (isinstance(p, float) and math.isfinite(p) and p >= 0.0):
+        raise AffinityError(f"{where}: affinity must be a finite number >= 0, got {p!r}")
+
+
+@dataclass(frozen=True)
+class AffinityTable:
+    """Affinities ``p`` keyed by ``(sources, target)``.
+
+    ``sources`` is a tuple of task names (its length is the transfer's order), or
+    ``("self",)`` for the target's own supervised network, or ``("pixels",)`` for the
+    scratch baseline. The order of names inside ``sources`` is kept as given (it is how
+    the release spells keys) but two keys with the same source *set* are rejected.
+    """
+
+    entries: Mapping[Key, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        clean: dict[Key, float] = {}
+        seen: set[tuple[frozenset[str], str]] = set()
+        for (sources, target), p in self.entries.items():
+            srcs = tuple(sources)
+            value = float(p) if isinstance(p, (int, float, np.floating)) else p
+            _check_entry(srcs, target, value)
+            ident = (frozenset(srcs), target)
+            if ident in seen:
+                raise AffinityError(
+                    f"two entries for sources {sorted(srcs)} into {target!r}; keep one"
+                )
+            seen.add(ident)
+            clean[(srcs, target)] = value
+        object.__setattr__(self, "entries", clean)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def targets(self) -> list[str]:
+        """Every target with at least one entry, sorted."""
+        return sorted({t for _, t in self.entries})
+
+    @property
+    def sources(self) -> list[str]:
+        """Every task named as a source (baselines excluded), sorted."""
+        return sorted({s for srcs, _ in self.entries for s in srcs} - BASELINES)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Sources and targets together, sorted."""
+        return sorted(set(self.sources) | set(self.targets))
+
+    @property
+    def max_order(self) -> int:
+        """The largest transfer order present (baselines count as order 1)."""
+        return max((len(s) for s, _ in self.entries), default=0)
+
+    def candidates(self, target: str) -> dict[Sources, float]:
+        """All candidates into ``target`` (baselines included) with their affinities."""
+        return {s: p for (s, t), p in self.entries.items() if t == target}
+
+    def get(self, sources: Iterable[str], target: str) -> float | None:
+        """The affinity of ``sources → target`` (any source order), or None."""
+        want = frozenset(sources)
+        for (s, t), p in self.entries.items():
+            if t == target and frozenset(s) == want:
+                return p
+        return None
+
+    def first_order_matrix(self) -> FirstOrderMatrix:
+        """The square matrix of first-order affinities (rows: source, columns: target)."""
+        labels = tuple(self.tasks)
+        index = {name: i for i, name in enumerate(labels)}
+        values = np.full((len(labels), len(labels)), np.nan)
+        for (sources, target), p in self.entries.items():
+            if len(sources) != 1 or sources[0] == PIXELS:
+                continue
+            src = target if sources[0] == SELF else sources[0]
+            values[index[src], index[target]] = p
+        return FirstOrderMatrix(labels, values)
+
+    def to_release_dict(self) -> dict[str, float]:
+        """The release convention: ``{"src1__src2__target": p}``."""
+        return {"__".join((*s, t)): p for (s, t), p in self.entries.items()}
+
+    @classmethod
+    def from_release_dict(cls, data: Mapping[str, float]) -> AffinityTable:
+        """Parse ``{"src1__src2__target": p}``; the last name of a key is the target."""
+        entries: dict[Key, float] = {}
+        for key, p in data.items():
+            parts = key.split("__")
+            if len(parts) < 2 or not all(parts):
+                raise AffinityError(
+                    f"key {key!r} is not in the release form 'source__target' or "
+                    "'src1__src2__target'"
+                )
+            entries[(tuple(parts[:-1]), parts[-1])] = p
+        return cls(entries)
+
+
+def affinities_from_losses(
+    losses: Mapping[str, Mapping[Sources, npt.ArrayLike]],
+    clip: tuple[float, float] = DEFAULT_CLIP,
+) -> AffinityTable:
+    """Run one AHP tournament per target holding all of its candidates.
+
+    Args:
+        losses: ``{target: {sources: per-image losses}}``; every candidate of a target
+            must be evaluated on the same images (equal lengths, same order).
+        clip: the clip range of the tournament fractions.
+    """
+    entries: dict[Key, float] = {}
+    for target, cands in losses.items():
+        keys = list(cands)
+        if not keys:
+            raise AffinityError(f"target {target!r} has no candidates")
+        rows = [np.asarray(cands[k], dtype=np.float64).ravel() for k in keys]
+        lengths = {r.size for r in rows}
+        if len(lengths) != 1:
+            raise AffinityError(
+                f"candidates of target {target!r} were evaluated on different numbers of "
+                f"images {sorted(lengths)}; evaluate all of them on the same test images"
+            )
+        scores = ahp_scores(np.vstack(rows), clip)
+        for k, p in zip(keys, scores, strict=True):
+            entries[(tuple(k), target)] = float(p)
+    return AffinityTable(entries)
