@@ -1,0 +1,285 @@
+"""Read a work directory's result files into plain typed values for the figures.
+
+The report reads JSON only (no torch, no solver, no spec validation), so it works on a
+copy of a work directory on any machine. Every file but one of ``affinities.json`` and
+``taxonomy.json`` is optional; what is missing is listed in :attr:`RunResults.missing`
+and stated on the page instead of a figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from taskonomy.errors import TaskonomyError
+
+#: Candidate names in the release convention that are not tasks.
+SELF = "self"
+PIXELS = "pixels"
+BASELINES = (SELF, PIXELS)
+
+#: Result files a report can read, with what each one gives the page.
+RESULT_FILES: dict[str, str] = {
+    "affinities.json": "the affinity matrix after AHP",
+    "raw_affinities.json": "first-order win rates before AHP",
+    "taxonomy.json": "the solved taxonomies",
+    "evaluation.json": "gain and quality of each taxonomy on test images",
+    "plan.json": "the plan summary",
+    "spec.json": "the experiment spec",
+    "run.json": "run statistics (time and GPU-hours per stage)",
+}
+
+
+class ReportError(TaskonomyError, ValueError):
+    """A work directory cannot be reported on: no results, or a result file is malformed."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One solved (budget, max order) taxonomy, as ``taxonomy.json`` stores it."""
+
+    budget: float
+    max_order: int
+    solver: str
+    status: str
+    objective: float | None
+    gap: float | None
+    solve_seconds: float
+    supervised: tuple[str, ...]
+    edges: Mapping[str, tuple[str, ...]]
+    reason: str | None
+
+    @property
+    def solved(self) -> bool:
+        return self.status in ("optimal", "time_limit") and bool(self.edges)
+
+
+@dataclass(frozen=True)
+class TargetScore:
+    sources: tuple[str, ...]
+    gain: float
+    quality: float  # NaN where the target has no network of its own
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Gain and quality of one taxonomy, as ``evaluation.json`` stores it."""
+
+    budget: float
+    max_order: int
+    targets: Mapping[str, TargetScore]
+    mean_gain: float
+    mean_quality: float
+    supervised: tuple[str, ...]
+    n_targets: int
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Everything the report found in a work directory."""
+
+    workdir: Path
+    affinities: Mapping[tuple[tuple[str, ...], str], float] | None = None
+    raw_affinities: Mapping[tuple[tuple[str, ...], str], float] | None = None
+    solutions: tuple[Solution, ...] = ()
+    evaluations: tuple[Evaluation, ...] = ()
+    plan: Mapping[str, Any] | None = None
+    spec: Mapping[str, Any] | None = None
+    run: Mapping[str, Any] | None = None
+    missing: tuple[str, ...] = field(default=())
+
+    def task_order(self) -> list[str]:
+        """Every task any file names, in the spec's order where known, else sorted."""
+        seen: set[str] = set()
+        for table in (self.affinities, self.raw_affinities):
+            for sources, target in table or {}:
+                seen.update(s for s in sources if s not in BASELINES)
+                seen.add(target)
+        for sol in self.solutions:
+            seen.update(sol.supervised)
+            seen.update(sol.edges)
+            for srcs in sol.edges.values():
+                seen.update(s for s in srcs if s not in BASELINES)
+        for ev in self.evaluations:
+            seen.update(ev.targets)
+        spec_tasks = [name for name in spec_task_names(self.spec) if name in seen]
+        return spec_tasks + sorted(seen - set(spec_tasks))
+
+
+def spec_task_names(spec: Mapping[str, Any] | None) -> list[str]:
+    """Task names of a ``spec.json`` (entries are strings or ``{"name": ...}``)."""
+    out: list[str] = []
+    for item in (spec or {}).get("tasks", []) or []:
+        name = item.get("name") if isinstance(item, Mapping) else item
+        if isinstance(name, str):
+            out.append(name)
+    return out
+
+
+def parse_key(key: str) -> tuple[tuple[str, ...], str]:
+    """``"src1__src2__target"`` into ``(("src1", "src2"), "target")``."""
+    parts = key.split("__")
+    if len(parts) < 2 or not all(parts):
+        raise ValueError(f"key {key!r} is not 'source__target' or 'src1__src2__target'")
+    return tuple(parts[:-1]), parts[-1]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "re-run the stage that writes it or remove the file"
+        ) from exc
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _number(value: Any) -> float:
+    """A JSON number, with null read as NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _optional_number(value: Any) -> float | None:
+    return None if value is None else _number(value)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"expected a list of task names, got {value!r}")
+    return tuple(str(v) for v in value)
+
+
+def _affinities(path: Path) -> dict[tuple[tuple[str, ...], str], float]:
+    doc = _read_json(path)
+    if not isinstance(doc, Mapping):
+        raise ReportError(f"{path} must hold an object {{'source__target': p}}")
+    out: dict[tuple[tuple[str, ...], str], float] = {}
+    for key, value in doc.items():
+        try:
+            out[parse_key(str(key))] = _number(value)
+        except (TypeError, ValueError) as exc:
+            raise ReportError(f"{path}: entry {key!r}: {exc}") from exc
+    return out
+
+
+def _solutions(doc: Any, path: Path | str) -> tuple[Solution, ...]:
+    items = doc.get("solutions") if isinstance(doc, Mapping) else None
+    if not isinstance(items, list):
+        raise ReportError(f"{path} must hold an object with a 'solutions' list")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            edges = item.get("edges") or {}
+            out.append(
+                Solution(
+                    budget=_number(item["budget"]),
+                    max_order=int(item["max_order"]),
+                    solver=str(item.get("solver", "")),
+                    status=str(item.get("status", "error")),
+                    objective=_optional_number(item.get("objective")),
+                    gap=_optional_number(item.get("gap")),
+                    solve_seconds=_number(item.get("solve_seconds", 0.0)),
+                    supervised=_names(item.get("supervised") or []),
+                    edges={str(t): _names(s) for t, s in edges.items()},
+                    reason=None if item.get("reason") is None else str(item["reason"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReportError(f"{path}: solutions[{i}] is malformed: {exc!s}") from exc
+    return tuple(out)
+
+
+def _evaluations(path: Path) -> tuple[Evaluation, ...]:
+    doc = _read_json(path)
+    items = doc.get("taxonomies") if isinstance(doc, Mapping) else None
+    if not isinstance(items, list):
+        raise ReportError(f"{path} must hold an object with a 'taxonomies' list")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            targets = {
+                str(t): TargetScore(
+                    sources=_names(v.get("sources") or []),
+                    gain=_number(v.get("gain")),
+                    quality=_number(v.get("quality")),
+                )
+                for t, v in (item.get("targets") or {}).items()
+            }
+            out.append(
+                Evaluation(
+                    budget=_number(item["budget"]),
+                    max_order=int(item["max_order"]),
+                    targets=targets,
+                    mean_gain=_number(item.get("mean_gain")),
+                    mean_quality=_number(item.get("mean_quality")),
+                    supervised=_names(item.get("supervised") or []),
+                    n_targets=int(item.get("n_targets", len(targets))),
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReportError(f"{path}: taxonomies[{i}] is malformed: {exc!s}") from exc
+    return tuple(out)
+
+
+def _mapping(path: Path) -> Mapping[str, Any]:
+    doc = _read_json(path)
+    if not isinstance(doc, Mapping):
+        raise ReportError(f"{path} must hold a JSON object")
+    return doc
+
+
+def load_results(workdir: Path) -> RunResults:
+    """Read every result file ``workdir`` holds.
+
+    Raises:
+        ReportError: ``workdir`` is not a directory, holds neither ``affinities.json`` nor
+            ``taxonomy.json``, or a file present is malformed (the message names it).
+    """
+    if not workdir.is_dir():
+        raise ReportError(
+            f"work directory {workdir} does not exist; pass the work directory of a run "
+            "(the spec's 'workdir', e.g. examples/work/mini)"
+        )
+    present = {name for name in RESULT_FILES if (workdir / name).is_file()}
+    if not present & {"affinities.json", "taxonomy.json"}:
+        raise ReportError(
+            f"{workdir} has no affinities.json or taxonomy.json; run `taskonomy run SPEC` "
+            "first or pass a work directory of a finished run"
+        )
+
+    def path(name: str) -> Path | None:
+        return workdir / name if name in present else None
+
+    p = path("affinities.json")
+    raw = path("raw_affinities.json")
+    tax = path("taxonomy.json")
+    ev = path("evaluation.json")
+    plan = path("plan.json")
+    spec = path("spec.json")
+    run = path("run.json")
+    return RunResults(
+        workdir=workdir,
+        affinities=_affinities(p) if p else None,
+        raw_affinities=_affinities(raw) if raw else None,
+        solutions=_solutions(_read_json(tax), tax) if tax else (),
+        evaluations=_evaluations(ev) if ev else (),
+        plan=_mapping(plan) if plan else None,
+        spec=_mapping(spec) if spec else None,
+        run=_mapping(run) if run else None,
+        missing=tuple(name for name in RESULT_FILES if name not in present),
+    )
+
+
+def solutions_from_json(doc: Mapping[str, Any]) -> tuple[Solution, ...]:
+    """Parse an in-memory ``taxonomy.json`` document (what ``taskonomy solve`` writes)."""
+    return _solutions(doc, "the taxonomy document")

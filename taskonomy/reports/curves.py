@@ -1,0 +1,311 @@
+"""Line and bar charts: gain and quality against budget, label savings, run statistics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from taskonomy.reports._data import Evaluation, Solution
+from taskonomy.reports._figures import (
+    MUTED,
+    SUPERVISED,
+    TRANSFER,
+    new_figure,
+    order_colour,
+    save,
+    style,
+)
+
+
+def _by_order(evaluations: Sequence[Evaluation]) -> dict[int, list[Evaluation]]:
+    groups: dict[int, list[Evaluation]] = {}
+    for ev in sorted(evaluations, key=lambda e: (e.max_order, e.budget)):
+        groups.setdefault(ev.max_order, []).append(ev)
+    return groups
+
+
+def _win_rate_axes(ax: Axes, ylabel: str, reference: str) -> None:
+    ax.axhline(0.5, color=MUTED, ls=":", lw=1)
+    ax.text(
+        1.0,
+        0.5,
+        reference,
+        transform=ax.get_yaxis_transform(),
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color=MUTED,
+    )
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("supervision budget γ")
+    ax.grid(alpha=0.25)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
+    """Mean gain and mean quality over targets against budget, one line per order."""
+    with style():
+        fig = new_figure(9.0, 3.6)
+        gain_ax, quality_ax = fig.subplots(1, 2)
+        for order, group in _by_order(evaluations).items():
+            budgets = [e.budget for e in group]
+            kw: dict[str, Any] = {"color": order_colour(order), "marker": "o", "ms": 4}
+            gain_ax.plot(budgets, [e.mean_gain for e in group], label=f"order ≤ {order}", **kw)
+            quality_ax.plot(
+                budgets, [e.mean_quality for e in group], label=f"order ≤ {order}", **kw
+            )
+        _win_rate_axes(gain_ax, "mean gain (win rate vs scratch)", "as good as scratch")
+        _win_rate_axes(
+            quality_ax, "mean quality (win rate vs own network)", "as good as own network"
+        )
+        gain_ax.set_title("gain against budget")
+        quality_ax.set_title("quality against budget")
+        gain_ax.legend(frameon=False, fontsize=8, loc="lower right")
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def plot_target_scores(
+    evaluations: Sequence[Evaluation], targets: Sequence[str], path: Path, *, columns: int = 5
+) -> Path:
+    """Gain (solid) and quality (dashed) of every target against budget, one colour per order."""
+    targets = [t for t in targets if any(t in e.targets for e in evaluations)]
+    cols = max(1, min(columns, len(targets)))
+    rows = max(1, math.ceil(len(targets) / cols))
+    with style():
+        fig = new_figure(2.3 * cols + 0.4, 2.0 * rows + 0.7)
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+        groups = _by_order(evaluations)
+        for ax, target in zip(axes.flat, targets, strict=False):
+            for order, group in groups.items():
+                points = [(e.budget, e.targets[target]) for e in group if target in e.targets]
+                xs = [b for b, _ in points]
+                colour = order_colour(order)
+                ax.plot(xs, [s.gain for _, s in points], color=colour, marker="o", ms=3, lw=1.2)
+                ax.plot(
+                    xs,
+                    [s.quality for _, s in points],
+                    color=colour,
+                    ls="--",
+                    marker="s",
+                    ms=2.5,
+                    lw=1.0,
+                )
+            ax.axhline(0.5, color=MUTED, ls=":", lw=0.8)
+            ax.set_title(target, fontsize=8.5)
+            ax.set_ylim(-0.04, 1.04)
+            ax.grid(alpha=0.2)
+        for ax in list(axes.flat)[len(targets) :]:
+            ax.axis("off")
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=order_colour(k), label=f"order ≤ {k}") for k in groups]
+        handles += [
+            Line2D([], [], color="black", label="gain (vs scratch)"),
+            Line2D([], [], color="black", ls="--", label="quality (vs own network)"),
+        ]
+        fig.legend(
+            handles=handles, loc="lower center", ncols=len(handles), frameon=False, fontsize=8
+        )
+        for row in axes:
+            row[0].set_ylabel("win rate")
+        for ax in axes[-1]:
+            ax.set_xlabel("budget γ")
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        return save(fig, path)
+
+
+@dataclass(frozen=True)
+class Savings:
+    budget: float
+    max_order: int
+    supervised: int
+    targets: int
+
+    @property
+    def saved(self) -> float:
+        """Fraction of per-target networks not trained (one network per target is 0)."""
+        return 1.0 - self.supervised / self.targets if self.targets else 0.0
+
+
+def label_savings(solutions: Sequence[Solution]) -> list[Savings]:
+    return [
+        Savings(s.budget, s.max_order, len(s.supervised), len(s.edges))
+        for s in sorted(solutions, key=lambda s: (s.max_order, s.budget))
+        if s.solved
+    ]
+
+
+def plot_savings(
+    savings: Sequence[Savings],
+    path: Path,
+    quality: Mapping[tuple[float, int], float] | None = None,
+) -> Path:
+    """Targets solved against supervised tasks, and the share of labels saved per budget.
+
+    ``quality`` maps (budget, max order) to the taxonomy's mean quality, written on its bar.
+    """
+    orders = sorted({s.max_order for s in savings})
+    with style():
+        fig = new_figure(9.0, 3.6)
+        ax, bar_ax = fig.subplots(1, 2)
+        top = max([s.targets for s in savings] + [s.supervised for s in savings] + [1])
+        ax.plot([0, top], [0, top], color=MUTED, ls=":", lw=1, label="one network per target")
+        for k, order in enumerate(orders):
+            group = [s for s in savings if s.max_order == order]
+            jitter = 0.08 * (k - (len(orders) - 1) / 2)
+            ax.plot(
+                [s.supervised + jitter for s in group],
+                [s.targets for s in group],
+                marker="o",
+                ms=5,
+                ls="-",
+                lw=1,
+                color=order_colour(order),
+                label=f"order ≤ {order}",
+            )
+        ax.set_xlabel("supervised tasks (networks trained with full labels)")
+        ax.set_ylabel("targets solved")
+        ax.set_xlim(-0.3, top + 0.5)
+        ax.set_ylim(0, top + 0.5)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.set_title("targets solved per supervised task")
+        budgets = sorted({s.budget for s in savings})
+        width = 0.8 / max(len(orders), 1)
+        for k, order in enumerate(orders):
+            by_budget = {s.budget: s.saved for s in savings if s.max_order == order}
+            xs = np.arange(len(budgets)) + (k - (len(orders) - 1) / 2) * width
+            ys = [100 * by_budget.get(b, np.nan) for b in budgets]
+            bar_ax.bar(xs, ys, width=width, color=order_colour(order), label=f"order ≤ {order}")
+            for x, y, b in zip(xs, ys, budgets, strict=True):
+                q = (quality or {}).get((b, order))
+                if q is not None and np.isfinite(q) and np.isfinite(y):
+                    bar_ax.text(x, y + 1.5, f"q {q:.2f}", ha="center", va="bottom", fontsize=7)
+        bar_ax.set_xticks(range(len(budgets)), [f"{b:g}" for b in budgets])
+        bar_ax.set_xlabel("supervision budget γ")
+        bar_ax.set_ylabel("labelled networks saved (%)")
+        bar_ax.set_ylim(0, 100)
+        bar_ax.set_title("predicted label savings" + (" (q: mean quality)" if quality else ""))
+        for a in (ax, bar_ax):
+            a.grid(alpha=0.25)
+            for side in ("top", "right"):
+                a.spines[side].set_visible(False)
+        fig.tight_layout()
+        return save(fig, path)
+
+
+@dataclass(frozen=True)
+class StageStats:
+    """Summed job time and GPU time of one stage, used (None if not run) and estimated."""
+
+    stage: str
+    jobs: int
+    seconds: float | None
+    est_seconds: float
+    gpu_seconds: float | None
+    est_gpu_seconds: float
+
+
+def stage_stats(plan: Mapping[str, Any] | None, run: Mapping[str, Any] | None) -> list[StageStats]:
+    """Per stage, in plan order: estimates from ``plan.json``, use from ``run.json``."""
+    rows: dict[str, dict[str, float]] = {}
+    for stage, est in ((plan or {}).get("stages") or {}).items():
+        rows[str(stage)] = {
+            "jobs": float(est.get("jobs", 0)),
+            "est_seconds": 3600.0 * float(est.get("est_hours", 0.0)),
+            "est_gpu_seconds": 3600.0 * float(est.get("est_gpu_hours", 0.0)),
+        }
+    plan_est_gpu = {
+        str(j.get("id")): float(j.get("est_gpu_seconds") or 0.0)
+        for j in (plan or {}).get("jobs") or []
+    }
+    used: dict[str, dict[str, float]] = {}
+    for job_id, job in ((run or {}).get("jobs") or {}).items():
+        stage = str(job.get("stage") or job.get("kind") or "other")
+        row = used.setdefault(
+            stage,
+            {
+                "jobs": 0.0,
+                "seconds": 0.0,
+                "gpu_seconds": 0.0,
+                "est_seconds": 0.0,
+                "est_gpu_seconds": 0.0,
+            },
+        )
+        row["jobs"] += 1
+        row["seconds"] += float(job.get("seconds") or 0.0)
+        row["gpu_seconds"] += float(job.get("gpu_seconds") or 0.0)
+        row["est_seconds"] += float(job.get("est_seconds") or 0.0)
+        row["est_gpu_seconds"] += plan_est_gpu.get(str(job_id), 0.0)
+    out = []
+    for stage in [*rows, *(s for s in used if s not in rows)]:
+        est = rows.get(stage) or used[stage]
+        got = used.get(stage)
+        out.append(
+            StageStats(
+                stage=stage,
+                jobs=int(est["jobs"]),
+                seconds=got["seconds"] if got else None,
+                est_seconds=est["est_seconds"],
+                gpu_seconds=got["gpu_seconds"] if got else None,
+                est_gpu_seconds=est["est_gpu_seconds"],
+            )
+        )
+    return out
+
+
+def _unit(seconds: float) -> tuple[float, str]:
+    if seconds >= 2 * 3600:
+        return 3600.0, "hours"
+    if seconds >= 120:
+        return 60.0, "minutes"
+    return 1.0, "seconds"
+
+
+def plot_stages(stats: Sequence[StageStats], path: Path) -> Path:
+    """Horizontal bars per stage: job time and GPU time, used next to estimated."""
+    has_run = any(s.seconds is not None for s in stats)
+    with style():
+        fig = new_figure(9.5, 1.4 + 0.34 * len(stats))
+        axes = fig.subplots(1, 2, sharey=True)
+        ys = np.arange(len(stats))
+        panels = (
+            ("job time", [s.seconds for s in stats], [s.est_seconds for s in stats]),
+            ("GPU time", [s.gpu_seconds for s in stats], [s.est_gpu_seconds for s in stats]),
+        )
+        for ax, (name, used, est) in zip(axes, panels, strict=True):
+            biggest = max([*est, *(u for u in used if u is not None), 1.0])
+            scale, unit = _unit(biggest)
+            ax.barh(
+                ys + (0.2 if has_run else 0),
+                [e / scale for e in est],
+                height=0.4 if has_run else 0.6,
+                color=MUTED,
+                label="estimated",
+            )
+            if has_run:
+                ax.barh(
+                    ys - 0.2,
+                    [(u or 0.0) / scale for u in used],
+                    height=0.4,
+                    color=TRANSFER if name == "job time" else SUPERVISED,
+                    label="used",
+                )
+            ax.set_xlabel(f"{name} ({unit}, summed over jobs)")
+            ax.set_title(f"{name} per stage")
+            ax.legend(frameon=False, fontsize=8, loc="lower right")
+            ax.grid(axis="x", alpha=0.25)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        axes[0].set_yticks(ys, [f"{s.stage} ({s.jobs})" for s in stats])
+        axes[0].invert_yaxis()
+        fig.tight_layout()
+        return save(fig, path)
