@@ -1,0 +1,208 @@
+"""The local executor: the whole job graph, in dependency order, in this process.
+
+Jobs run one after another (torch already uses every core for one job). Jobs whose
+artifact is complete and valid are skipped, so a run killed at any point resumes where it
+stopped; invalid artifacts are recomputed. Ready transfer and evaluation jobs are packed,
+several per body call, so heads of one target share cached features and a device. A
+failed job stops its descendants only; the rest of the graph goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+from rich.console import Console
+
+from taskonomy.executor.core import BodyResolver, JobOutcome, JobRunner, OutcomeState
+from taskonomy.executor.progress import RunDisplay, summary
+from taskonomy.executor.runinfo import RunRecord, log_path
+from taskonomy.executor.store import ArtifactStore
+from taskonomy.planner.jobs import Job, Plan
+from taskonomy.spec.models import Spec
+
+#: Jobs per batch-body call when the spec's resources do not say (slurm_jobs_per_task).
+DEFAULT_PACK = 8
+
+
+@attrs.frozen
+class RunResult:
+    """The outcome of every job of a plan in one run.
+
+    Attributes:
+        outcomes: per job id, in plan order; jobs not reached (interrupted) are absent.
+        interrupted: the run was stopped (Ctrl-C) before every job was tried.
+    """
+
+    outcomes: Mapping[str, JobOutcome]
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(o.state.ok for o in self.outcomes.values())
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes.values() if o.state is OutcomeState.FAILED]
+
+    def counts(self) -> dict[str, int]:
+        tally = {str(s): 0 for s in OutcomeState}
+        for outcome in self.outcomes.values():
+            tally[str(outcome.state)] += 1
+        return tally
+
+
+def _descendants(plan: Plan, job_id: str) -> list[str]:
+    children: dict[str, list[str]] = {}
+    for job in plan:
+        for dep in job.deps:
+            children.setdefault(dep, []).append(job.id)
+    seen: dict[str, None] = {}
+    stack = [job_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in seen:
+                seen[child] = None
+                stack.append(child)
+    return list(seen)
+
+
+class _Scheduler:
+    """Picks the next job or batch among the pending jobs (kept in plan order)."""
+
+    def __init__(self, plan: Plan, pending: list[Job], bodies: BodyResolver, pack: int) -> None:
+        self.plan = plan
+        self.pending = pending
+        self.complete: set[str] = {j.id for j in plan} - {j.id for j in pending}
+        self.bodies = bodies
+        self.pack = pack
+        self._packable: dict[str, bool] = {}
+        self.index = {jid: i for i, jid in enumerate(plan.jobs)}
+
+    def packable(self, job: Job) -> bool:
+        kind = str(job.kind)
+        if kind not in self._packable:
+            self._packable[kind] = self.bodies.batch_body(job.kind) is not None
+        return self._packable[kind]
+
+    def ready(self, job: Job) -> bool:
+        return all(d in self.complete for d in job.deps)
+
+    def next_batch(self) -> list[Job]:
+        """The next ready unpackable job in plan order; when there is none, a pack of
+        ready jobs of one packable kind (same target first, up to the pack size)."""
+        ready = [j for j in self.pending if self.ready(j)]
+        if not ready:
+            return []
+        single = next((j for j in ready if not self.packable(j)), None)
+        if single is not None:
+            batch = [single]
+        else:
+            head = ready[0]
+            size = head.resources.jobs_per_task or self.pack
+            same = [j for j in ready if j.kind is head.kind]
+            same.sort(key=lambda j: (j.target != head.target, self.index[j.id]))
+            batch = same[: max(1, size)]
+        for job in batch:
+            self.pending.remove(job)
+        return batch
+
+    def drop(self, job_ids: list[str]) -> list[Job]:
+        """Remove ``job_ids`` from the pending jobs; returns those that were pending."""
+        wanted = set(job_ids)
+        dropped = [j for j in self.pending if j.id in wanted]
+        self.pending[:] = [j for j in self.pending if j.id not in wanted]
+        return dropped
+
+
+def run_local(
+    spec: Spec,
+    plan: Plan,
+    workdir: Path,
+    *,
+    bodies: BodyResolver | None = None,
+    display: bool = True,
+    pack: int = DEFAULT_PACK,
+    console: Console | None = None,
+    live: bool | None = None,
+) -> RunResult:
+    """Run every job of ``plan`` that is not complete, in this process.
+
+    Args:
+        spec: the spec the plan was built from (``prepare_workdir`` returns both).
+        plan: the job graph.
+        workdir: the work directory (``spec.json``/``plan.json`` already written).
+        bodies: where job bodies come from (default: :mod:`taskonomy.jobs`).
+        display: show progress and the final summary on ``console``.
+        pack: most jobs per batch-body call, unless a kind's resources set
+            ``slurm_jobs_per_task``.
+        console: where to draw (default: a new stdout console).
+        live: a live display (default: when the console is a terminal) or plain lines.
+
+    Raises:
+        KeyboardInterrupt: after recording the run and discarding the current job's
+            temporary directory; finished artifacts are kept.
+    """
+    workdir = Path(workdir)
+    bodies = bodies or BodyResolver()
+    console = console or Console(highlight=False)
+    store = ArtifactStore(workdir)
+    states = store.states(plan)
+    record = RunRecord(workdir, plan)
+    outcomes: dict[str, JobOutcome] = {}
+    pending: list[Job] = []
+    for job in plan:
+        if states[job.id].would_run:
+            pending.append(job)
+        else:
+            outcomes[job.id] = JobOutcome(
+                job.id, OutcomeState.SKIPPED, log=log_path(workdir, job.id)
+            )
+            record.skipped(store, job)
+    record.flush(force=True)
+    show = RunDisplay(pending, console, live=live) if display else None
+    runner = JobRunner(spec, plan, workdir, bodies=bodies, progress=show, store=store)
+    sched = _Scheduler(plan, pending, bodies, max(1, pack))
+
+    def note(outcome: JobOutcome) -> None:
+        outcomes[outcome.job_id] = outcome
+        values: dict[str, object] = {
+            "seconds": round(outcome.seconds, 3),
+            "gpu_seconds": round(outcome.gpu_seconds, 3),
+        }
+        if not outcome.state.ok:
+            values.update(reason=outcome.reason, log=outcome.log)
+        record.update(outcome.job_id, str(outcome.state), **values)
+
+    interrupted = False
+    try:
+        with show if show is not None else contextlib.nullcontext():
+            while sched.pending:
+                batch = sched.next_batch()
+                for outcome in runner.run_batch(batch):
+                    note(outcome)
+                    if outcome.state.ok:
+                        sched.complete.add(outcome.job_id)
+                        continue
+                    for blocked in sched.drop(_descendants(plan, outcome.job_id)):
+                        skipped = JobOutcome(
+                            blocked.id,
+                            OutcomeState.UPSTREAM_FAILED,
+                            reason=f"upstream job {outcome.job_id} failed",
+                            log=log_path(workdir, blocked.id),
+                        )
+                        note(skipped)
+                        if show is not None:
+                            show.finished(skipped)
+                record.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        record.finish(interrupted=interrupted)
+        ordered = {j.id: outcomes[j.id] for j in plan if j.id in outcomes}
+        if display:
+            console.print(summary(plan, ordered, interrupted=interrupted))
+    return RunResult(ordered, interrupted=False)
