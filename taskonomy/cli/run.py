@@ -1,0 +1,102 @@
+"""``taskonomy run``: execute a spec's job graph, locally or on SLURM, and resume it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from taskonomy.cli._app import app, console, err_console
+from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
+from taskonomy.errors import TaskonomyError
+from taskonomy.executor.core import prepare_workdir
+from taskonomy.executor.local import run_local
+from taskonomy.executor.store import ArtifactStore
+from taskonomy.planner.jobs import Plan
+from taskonomy.spec.models import Spec
+
+SLURM_MODULE = "taskonomy.executor.slurm.executor"
+OUTPUTS_MODULE = "taskonomy.jobs.outputs"
+
+
+def _optional_module(name: str) -> Any:
+    """``name`` imported, or None when this version does not ship it."""
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(name)
+
+
+def _run_slurm(spec: Spec, plan: Plan, workdir: Path, detach: bool) -> bool:
+    module = _optional_module(SLURM_MODULE)
+    if module is None:
+        raise TaskonomyError(
+            "the SLURM executor is not available in this version; run with "
+            "executor.kind=local, or upgrade taskonomy"
+        )
+    result = module.run_slurm(spec, plan, workdir, detach=detach)
+    return bool(result.ok)
+
+
+def _publish(workdir: Path, plan: Plan) -> None:
+    module = _optional_module(OUTPUTS_MODULE)
+    if module is None:
+        return
+    written = module.publish_outputs(workdir, plan, ArtifactStore(workdir))
+    for path in written or []:
+        console.print(f"wrote {path}", soft_wrap=True, highlight=False)
+
+
+@app.command()
+def run(
+    spec: SpecArg,
+    overrides: OverridesArg = None,
+    workdir: WorkdirOpt = None,
+    no_progress: Annotated[
+        bool,
+        typer.Option("--no-progress", help="Plain log lines instead of the live display."),
+    ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach",
+            help="SLURM only: submit what can be submitted now (afterok chains) and return; "
+            "a later `taskonomy run` or `status` picks the run up.",
+        ),
+    ] = False,
+) -> None:
+    """Run a spec's job graph: every job whose artifact is not complete and valid.
+
+    Finished jobs are kept, so running the same command again resumes where a killed or
+    failed run stopped. The work directory records the spec and plan (spec.json,
+    plan.json), one log per job (logs/), the artifacts (store/) and, at the top, the
+    outputs: affinities.json, taxonomy.json, evaluation.json. Exits 0 when every job
+    succeeded, 1 when any failed (the summary names each, why, and its log), 2 for
+    errors in the spec or the command.
+    """
+    loaded = load(spec, overrides, workdir)
+    the_spec, plan, wd = prepare_workdir(loaded)
+    kind = the_spec.executor.kind
+    if detach and kind != "slurm":
+        raise TaskonomyError(
+            "--detach needs executor.kind=slurm; the local executor runs in this process "
+            "(leave out --detach, or add the override executor.kind=slurm)"
+        )
+    console.print(f"run [bold]{plan.name}[/] ({len(plan)} jobs, {kind}) in {wd}", soft_wrap=True)
+    if kind == "slurm":
+        ok = _run_slurm(the_spec, plan, wd, detach)
+    else:
+        result = run_local(the_spec, plan, wd, console=console, live=False if no_progress else None)
+        ok = result.ok
+    _publish(wd, plan)
+    if not ok:
+        err_console.print(
+            f"[red]some jobs failed[/]; see the summary above and `taskonomy status {wd}`",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
