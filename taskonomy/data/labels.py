@@ -1,0 +1,158 @@
+"""Task labels from render buffers, in exactly the task bank's formats.
+
+Normalisation of the dense regression labels (documented here once; the Taskonomy
+reader maps the release's domains onto the same ranges where it can):
+
+* ``rgb2depth`` / ``rgb2mist``: ``clip(metres / DEPTH_SCALE_M, 0, 1)``, the same scale for
+  both so that depth and mist differ only by the ray's obliquity.
+* ``rgb2sfnorm``: camera-frame unit normals, each component in ``[-1, 1]``.
+* ``reshade``: ``max(0, n . l)`` under the canonical light, in ``[0, 1]``.
+* ``curvature``: ``tanh(k * CURVATURE_SCALE_M)`` of both principal curvatures, in
+  ``(-1, 1)`` (0 on planes; a 0.3 m sphere gives ``tanh(0.83)``).
+* ``edge2d``: Sobel gradient magnitude of the luminance (``[0, 1]`` image), divided by
+  :data:`EDGE2D_SCALE` and clipped to ``[0, 1]``.
+* ``keypoint2d``: Harris response ``det(M) - 0.05 tr(M)^2`` of the luminance (structure
+  tensor ``M`` smoothed by a Gaussian of 1 px), ``tanh(max(R, 0) / KEYPOINT2D_SCALE)``.
+* ``edge3d``: depth discontinuities. For two 4-neighbours ``p, q`` the jump is the
+  relative error of predicting each one's depth from the other's tangent plane (exact
+  depth and normal), the smaller of the two; a pixel takes its largest jump, and the
+  label is ``clip(jump / EDGE3D_SCALE, 0, 1)``. Planes and smooth surfaces give ~0,
+  occlusion boundaries (and sharp creases) large values.
+* ``keypoint3d``: the Harris response of the normal field (structure tensor summed over
+  the three normal components), ``tanh(max(R, 0) / KEYPOINT3D_SCALE)``: high where the
+  surface bends in two directions (box corners, cone tips, where objects meet floors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from taskonomy.data.render import SceneBuffers
+from taskonomy.data.scenes import F32
+
+DEPTH_SCALE_M = 12.0
+CURVATURE_SCALE_M = 0.25
+EDGE2D_SCALE = 1.0
+KEYPOINT2D_SCALE = 0.002
+EDGE3D_SCALE = 0.05
+KEYPOINT3D_SCALE = 0.02
+_HARRIS_K = 0.05
+
+
+def luminance(rgb: np.ndarray) -> F32:
+    """Rec. 601 luma of float ``(B, 3, H, W)`` images, ``(B, H, W)``."""
+    w = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.asarray(np.einsum("bchw,c->bhw", rgb, w), dtype=np.float32)
+
+
+def _sobel(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel derivatives along x (columns) and y (rows) of ``(..., H, W)`` arrays, /8."""
+    gx = ndimage.sobel(a, axis=-1, mode="nearest") / 8.0
+    gy = ndimage.sobel(a, axis=-2, mode="nearest") / 8.0
+    return gx, gy
+
+
+def _harris(channels: list[np.ndarray]) -> np.ndarray:
+    """Harris response of ``(B, H, W)`` channels, structure tensors summed over channels."""
+    sxx = syy = sxy = np.zeros_like(channels[0], dtype=np.float64)
+    for ch in channels:
+        gx, gy = _sobel(ch.astype(np.float64))
+        sxx = sxx + gx * gx
+        syy = syy + gy * gy
+        sxy = sxy + gx * gy
+    sigma = (0, 1.0, 1.0)
+    sxx, syy, sxy = (ndimage.gaussian_filter(s, sigma, mode="nearest") for s in (sxx, syy, sxy))
+    return np.asarray(sxx * syy - sxy * sxy - _HARRIS_K * (sxx + syy) ** 2)
+
+
+def edge2d(buf: SceneBuffers) -> F32:
+    gx, gy = _sobel(luminance(buf.rgb))
+    mag = np.hypot(gx, gy) * 8.0 / 4.0  # Sobel of a unit step is 4; undo the /8
+    return np.asarray(np.clip(mag / EDGE2D_SCALE, 0, 1), np.float32)[:, None]
+
+
+def keypoint2d(buf: SceneBuffers) -> F32:
+    r = _harris([luminance(buf.rgb)])
+    return np.asarray(np.tanh(np.maximum(r, 0) / KEYPOINT2D_SCALE), np.float32)[:, None]
+
+
+def _camera_rays_z1(size: int, focal: float) -> np.ndarray:
+    """Camera-frame rays scaled to ``z = 1`` through each pixel centre, ``(3, H, W)``."""
+    u = (np.arange(size) + 0.5 - size / 2) / focal
+    y, x = np.meshgrid(u, u, indexing="ij")
+    return np.stack([x, y, np.ones_like(x)])
+
+
+def edge3d(buf: SceneBuffers) -> F32:
+    size = buf.depth.shape[-1]
+    rays = _camera_rays_z1(size, buf.focal)
+    z = buf.depth.astype(np.float64)
+    n = buf.normals.astype(np.float64)
+    ndr = np.einsum("bchw,chw->bhw", n, rays)  # n . r at each pixel's own ray
+    best = np.zeros_like(z)
+    for axis in (-1, -2):
+        sl_p = [slice(None)] * 3
+        sl_q = [slice(None)] * 3
+        sl_p[axis], sl_q[axis] = slice(0, -1), slice(1, None)
+        p, q = tuple(sl_p), tuple(sl_q)
+        rp, rq = rays[(slice(None), *p[1:])], rays[(slice(None), *q[1:])]
+        err_pq = _plane_error(z[p], n[(slice(None), slice(None), *p[1:])], ndr[p], rq, z[q])
+        err_qp = _plane_error(z[q], n[(slice(None), slice(None), *q[1:])], ndr[q], rp, z[p])
+        jump = np.minimum(err_pq, err_qp)
+        best[p] = np.maximum(best[p], jump)
+        best[q] = np.maximum(best[q], jump)
+    return np.clip(best / EDGE3D_SCALE, 0, 1).astype(np.float32)[:, None]
+
+
+def _plane_error(
+    z_p: np.ndarray, n_p: np.ndarray, ndr_p: np.ndarray, r_q: np.ndarray, z_q: np.ndarray
+) -> np.ndarray:
+    """Relative error of predicting depth ``z_q`` from the tangent plane at pixel ``p``."""
+    ndr_q = np.einsum("bchw,chw->bhw", n_p, r_q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pred = z_p * ndr_p / ndr_q
+        err = np.abs(pred - z_q) / z_q
+    return np.where((ndr_q < -1e-6) & np.isfinite(err), err, np.inf)
+
+
+def keypoint3d(buf: SceneBuffers) -> F32:
+    r = _harris([buf.normals[:, i] for i in range(3)])
+    return np.asarray(np.tanh(np.maximum(r, 0) / KEYPOINT3D_SCALE), np.float32)[:, None]
+
+
+def depth_label(metres: np.ndarray) -> F32:
+    return np.clip(metres / DEPTH_SCALE_M, 0, 1).astype(np.float32)[:, None]
+
+
+def curvature_label(curv: np.ndarray) -> F32:
+    return np.asarray(np.tanh(curv * CURVATURE_SCALE_M), np.float32)
+
+
+LabelFn = Callable[[SceneBuffers], np.ndarray]
+
+#: Built-in tasks whose label is the clean image itself (not stored on disk).
+IMAGE_TARGET_TASKS = frozenset({"autoencoder", "denoise", "inpainting", "colorization"})
+#: Built-in tasks whose label comes with their input transform, or who have none.
+NO_STORED_LABEL_TASKS = frozenset({"jigsaw", "random_projection"})
+
+#: Label function of every built-in mini task with a label stored on disk.
+LABEL_FUNCTIONS: dict[str, LabelFn] = {
+    "edge2d": edge2d,
+    "keypoint2d": keypoint2d,
+    "edge3d": edge3d,
+    "keypoint3d": keypoint3d,
+    "rgb2depth": lambda b: depth_label(b.depth),
+    "rgb2mist": lambda b: depth_label(b.distance),
+    "rgb2sfnorm": lambda b: b.normals.astype(np.float32),
+    "reshade": lambda b: b.shading.astype(np.float32)[:, None],
+    "curvature": lambda b: curvature_label(b.curvature),
+    "segment25d": lambda b: b.segment25d.astype(np.int64),
+    "segmentsemantic": lambda b: b.semantic.astype(np.int64),
+    "class_object": lambda b: b.object_present.astype(np.float32),
+    "class_scene": lambda b: b.scene_type.astype(np.int64),
+    "room_layout": lambda b: b.room_layout.astype(np.float32),
+    "vanishing_point": lambda b: b.vanishing_points.astype(np.float32),
+}
