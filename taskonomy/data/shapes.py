@@ -110,7 +110,7 @@ def hit_cylinder(o: F64, d: F64, obj: Objects) -> F64:
 
 def hit_cone(o: F64, d: F64, obj: Objects) -> F64:
     r, h = obj.size[..., 0][:, :, None], obj.size[..., 1][:, :, None]
-    k2 = (r / h) ** 2
+    k2 = (r / np.maximum(h, 1e-9)) ** 2
     rel = o[:, None, :] - obj.base
     ox, oy, oz = (rel[..., i][:, :, None] for i in range(3))
     dx, dy, dz = (d[:, None, :, i] for i in range(3))
