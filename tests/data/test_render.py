@@ -96,7 +96,8 @@ def test_ring_tube_curvature_and_ordering() -> None:
 
 def test_semantic_presence_and_room_planes(buffers: SceneBuffers) -> None:
     for c in range(5):
-        assert np.array_equal(buffers.object_present[:, c] > 0, (buffers.semantic == c + 1).any((1, 2)))
+        visible = (buffers.semantic == c + 1).any((1, 2))
+        assert np.array_equal(buffers.object_present[:, c] > 0, visible)
     room = buffers.semantic == 0
     assert np.allclose(buffers.curvature[:, :, room[0]][0], 0.0)
     assert (buffers.segment25d[room] <= 3).all() and (buffers.segment25d[~room] >= 4).all()

@@ -51,7 +51,7 @@ def test_split_sizes_and_images(dataset: Path) -> None:
         assert split.n == n and split.image_size == 16
         img = split.images()
         assert img.shape == (n, 3, 16, 16) and img.dtype == np.float32
-        assert 0 <= img.min() and img.max() <= 1
+        assert img.min() >= 0 and img.max() <= 1
     assert not np.array_equal(
         open_split(dataset, "test").images(), open_split(dataset, "transfer_train").images()
     )
@@ -102,7 +102,7 @@ def test_errors(tmp_path: Path, dataset: Path) -> None:
     with pytest.raises(DataError, match="unknown split 'train'"):
         open_split(dataset, "train")  # type: ignore[arg-type]
     prepare_dataset(_params(), [BUILTIN_TASKS["rgb2depth"]], tmp_path / "one")
-    with pytest.raises(DataError, match="no labels for task 'reshade'.*prepare it again"):
+    with pytest.raises(DataError, match=r"no labels for task 'reshade'.*prepare it again"):
         open_split(tmp_path / "one", "test").label(BUILTIN_TASKS["reshade"])
     with pytest.raises(DataError, match="permutation drawn with its input"):
         open_split(dataset, "test").label(BUILTIN_TASKS["jigsaw"])
