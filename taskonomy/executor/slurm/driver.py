@@ -1,0 +1,499 @@
+"""The SLURM driver: submits a plan wave by wave as arrays, watches them, reconciles.
+
+The driver runs on the login node. Each pass it finds the jobs that can be submitted --
+not done, not in flight, allowed another attempt, every dependency complete (or, when
+detaching, complete or in flight) -- and submits them as job arrays: one per (wave,
+stage) with the header :func:`~taskonomy.executor.slurm.header.stage_submissions`
+computes, packed several jobs per array task, split at ``MaxArraySize``, and with an
+``afterok`` dependency on the array tasks still running their inputs. It then polls
+every in-flight array task with one scheduler query (:class:`Poller`: a bounded rate,
+backing off while nothing changes) and reconciles:
+
+* the artifact store is the truth: a job is done exactly when its artifact is committed
+  (a Python exception leaves none, so it is FAILED even when SLURM says COMPLETED);
+* otherwise the scheduler's status says why it ended (PREEMPTED, TIMEOUT, NODE_FAIL,
+  OUT_OF_MEMORY, ...) and the task's outcome file gives the job's own reason;
+* preemptions, node failures and vanished jobs are resubmitted at once, out-of-memory
+  ones too with more memory when ``executor.slurm_oom_mem_factor`` allows; any failure is
+  resubmitted by a later ``taskonomy run`` while the job has failed at most
+  ``executor.slurm_max_retries`` times.
+
+Everything it learns goes to ``WORKDIR/slurm/jobs.json`` (:mod:`.journal`) right away,
+so a killed driver loses nothing: the next one reattaches.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from taskonomy.executor.runinfo import read_json
+from taskonomy.executor.slurm.accounting import JobRecord, base_id
+from taskonomy.executor.slurm.cluster import ClusterLimits
+from taskonomy.executor.slurm.header import stage_submissions
+from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_path
+from taskonomy.executor.slurm.poll import Poller, PollSchedule
+from taskonomy.executor.slurm.states import JobStatus, reconcile
+from taskonomy.executor.slurm.submit import Backend
+from taskonomy.executor.store import ArtifactStore
+from taskonomy.planner.jobs import Job, JobState, Plan
+from taskonomy.spec.models import Spec
+
+#: A job the scheduler has not heard of this long after its submission is lost.
+VANISHED_AFTER_S = 300.0
+#: The ``reason`` of an entry SLURM cancelled because a dependency failed.
+DEPENDENCY_CANCELLED = "a dependency failed before it started"
+#: 2 s between polls at least, stretching to 30 s while nothing changes.
+DEFAULT_SCHEDULE = PollSchedule(min_interval_s=2.0, max_interval_s=30.0)
+#: The ``reason`` of an entry the scheduler forgot (neither sacct nor squeue knows it).
+VANISHED = "SLURM lost track of it (neither sacct nor squeue knows its id)"
+#: How long a job SLURM calls COMPLETED may take to show its artifact (NFS caching).
+COMPLETION_GRACE_S = 20.0
+#: Statuses worth resubmitting within the same run (the job was not at fault).
+RETRY_NOW = frozenset({JobStatus.PREEMPTED, JobStatus.NODE_FAIL})
+
+_HINTS = {
+    JobStatus.TIMEOUT: "it hit its time limit; raise executor.resources.{kind}.time_min",
+    JobStatus.OUT_OF_MEMORY: "it ran out of memory; raise executor.resources.{kind}.mem_gb "
+    "(or set executor.slurm_oom_mem_factor to retry with more)",
+    JobStatus.NODE_FAIL: "its node failed",
+    JobStatus.PREEMPTED: "it was preempted",
+    JobStatus.CANCELLED: "it was cancelled",
+    JobStatus.FAILED: "its array task failed; see its log",
+    JobStatus.COMPLETED: "SLURM says COMPLETED but the job committed no artifact",
+}
+
+
+class ClusterLike(Protocol):
+    """What the driver asks of the cluster (:class:`~.cluster.Cluster` is one)."""
+
+    def query(self, job_ids: Iterable[str]) -> dict[str, JobRecord]: ...
+    def cancel(self, job_ids: Sequence[str], *, signal: str | None = None) -> None: ...
+    def limits(self) -> ClusterLimits: ...
+
+
+class Outcome(enum.StrEnum):
+    """Where a job stands when the driver returns."""
+
+    DONE = "done"
+    FAILED = "failed"
+    UPSTREAM_FAILED = "upstream failed"
+    CANCELLED = "cancelled"
+    IN_FLIGHT = "in flight"  # detached: submitted, not finished yet
+
+
+@attrs.frozen
+class SlurmOutcome:
+    """One job's outcome.
+
+    Attributes:
+        job_id: the plan job.
+        state: where it stands.
+        status: the reconciled scheduler status of its last submission (None if never
+            submitted).
+        slurm_job_id: its last array task (``123_4``), empty if never submitted.
+        reason: why it failed or did not run.
+        log: its own log file.
+        attempts: how often it was submitted.
+    """
+
+    job_id: str
+    state: Outcome
+    status: JobStatus | None = None
+    slurm_job_id: str = ""
+    reason: str = ""
+    log: Path | None = None
+    attempts: int = 0
+
+
+@attrs.frozen
+class SlurmRunResult:
+    """What :func:`~taskonomy.executor.slurm.executor.run_slurm` returns.
+
+    Attributes:
+        outcomes: one per plan job, in plan order.
+        detached: the driver returned after submitting (jobs may be in flight).
+        submitted: array submissions (sbatch calls) this invocation made.
+    """
+
+    outcomes: tuple[SlurmOutcome, ...]
+    detached: bool = False
+    submitted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Every job done (detached: none failed, the rest in flight)."""
+        good = {Outcome.DONE, Outcome.IN_FLIGHT} if self.detached else {Outcome.DONE}
+        return all(o.state in good for o in self.outcomes)
+
+    def count(self, state: Outcome) -> int:
+        return sum(o.state is state for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[SlurmOutcome]:
+        return [o for o in self.outcomes if o.state in (Outcome.FAILED, Outcome.CANCELLED)]
+
+
+def _entry_key(job: Job, mem_gb: float, wave: int) -> tuple[int, str, float]:
+    return (wave, job.stage, mem_gb)
+
+
+class SlurmDriver:
+    """Submits, watches and reconciles one plan's jobs on SLURM (see the module doc).
+
+    Args:
+        spec: the run's spec (its ``executor`` section shapes submissions).
+        plan: the plan recorded in ``workdir``.
+        workdir: the run's work directory, visible to the compute nodes.
+        cluster: queries and cancels jobs, knows ``MaxArraySize``.
+        backend: submits arrays (submitit in production).
+        schedule: the polling rate bound and backoff.
+        clock: wall-clock seconds (submission times in the journal).
+        sleep: the poller's wait.
+        echo: one line per event (submissions, state changes).
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        plan: Plan,
+        workdir: Path,
+        *,
+        cluster: ClusterLike,
+        backend: Backend,
+        schedule: PollSchedule = DEFAULT_SCHEDULE,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        echo: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.spec, self.plan, self.workdir = spec, plan, Path(workdir)
+        self.cluster, self.backend = cluster, backend
+        self.poller = Poller(cluster.query, schedule, clock=clock, sleep=sleep)
+        self.clock = clock
+        self.echo = echo
+        self.store = ArtifactStore(self.workdir)
+        self.journal = Journal(self.workdir)
+        ex = spec.executor
+        self.max_retries = int(getattr(ex, "slurm_max_retries", 2))
+        factor = getattr(ex, "slurm_oom_mem_factor", None)
+        self.oom_factor = float(factor) if factor else None
+        cap = getattr(ex, "slurm_max_mem_gb", None)
+        self.max_mem_gb = float(cap) if cap else None
+        self.submissions = 0
+        # Entries that ended during this invocation: only some of those are retried now.
+        self._ended_here: set[str] = set()
+        self._done: set[str] = set()
+        self._completed_at: dict[str, float] = {}
+
+    # --- the loop -------------------------------------------------------------------
+
+    def run(self, *, detach: bool = False) -> SlurmRunResult:
+        """Reattach, then submit and watch until nothing more can run (or return at once
+        after submitting everything submittable when ``detach``)."""
+        self.journal = Journal.load(self.workdir)
+        self._reattach()
+        while True:
+            self._submit_ready(eager=detach)
+            self.journal.save()
+            if detach:
+                break
+            active = self.journal.active_ids()
+            if not active:
+                break
+            self._apply(self.poller.poll(active))
+            self.journal.save()
+        return self._result(detached=detach)
+
+    def _reattach(self) -> None:
+        for entry in self.journal:
+            job = self.plan.jobs.get(entry.job_id)
+            if job is not None and self._is_done(job):
+                entry.state = JobStatus.COMPLETED
+        active = self.journal.active_ids()
+        if active:
+            self.echo(f"reattaching to {len(active)} SLURM job(s) from an earlier run")
+            self._apply(self.poller.poll(active))
+        self._ended_here.clear()
+        self.journal.save()
+
+    # --- state ----------------------------------------------------------------------
+
+    def _is_done(self, job: Job) -> bool:
+        if job.id in self._done:
+            return True
+        if self.store.state(job) is JobState.DONE:
+            self._done.add(job.id)
+            return True
+        return False
+
+    def _eligible(self, job: Job) -> bool:
+        """Whether ``job`` itself may be submitted now (dependencies aside)."""
+        entry = self.journal.get(job.id)
+        if entry is None:
+            return True
+        if entry.active:
+            return False
+        if entry.state is JobStatus.COMPLETED:  # its artifact was removed since
+            return True
+        if entry.state is JobStatus.CANCELLED:
+            return entry.reason == DEPENDENCY_CANCELLED or job.id not in self._ended_here
+        if entry.failures > self.max_retries:
+            return False
+        if job.id not in self._ended_here:
+            return True  # failed in an earlier run: retried by this one
+        if entry.state is JobStatus.OUT_OF_MEMORY:
+            return self.oom_factor is not None
+        return entry.state in RETRY_NOW or entry.reason == VANISHED
+
+    def _viable(self) -> dict[str, bool]:
+        """Per job: done, in flight, or able to run once its inputs are (plan order)."""
+        viable: dict[str, bool] = {}
+        for job in self.plan:
+            entry = self.journal.get(job.id)
+            viable[job.id] = (
+                self._is_done(job)
+                or (entry is not None and entry.active)
+                or (self._eligible(job) and all(viable[d] for d in job.deps))
+            )
+        return viable
+
+    def _mem_gb(self, job: Job) -> float:
+        entry = self.journal.get(job.id)
+        mem = job.resources.mem_gb
+        if entry is None:
+            return mem
+        if entry.state is JobStatus.OUT_OF_MEMORY and self.oom_factor is not None:
+            mem = max(mem, entry.mem_gb * self.oom_factor)
+            if self.max_mem_gb is not None:
+                mem = min(mem, max(self.max_mem_gb, job.resources.mem_gb))
+            return mem
+        return max(mem, entry.mem_gb)
+
+    # --- submission -----------------------------------------------------------------
+
+    def _submit_ready(self, *, eager: bool) -> None:
+        """Submit every job that can go now, grouped into arrays by (wave, stage, mem)."""
+        wave: dict[str, int] = {}
+        for job in self.plan:
+            if self._is_done(job) or not self._eligible(job):
+                continue
+            ok, level = True, 0
+            for dep in job.deps:
+                dep_job = self.plan.jobs[dep]
+                entry = self.journal.get(dep)
+                if self._is_done(dep_job):
+                    continue
+                if eager and dep in wave:
+                    level = max(level, wave[dep] + 1)
+                elif not (eager and entry is not None and entry.active):
+                    ok = False
+                    break
+            if ok:
+                wave[job.id] = level
+        groups: dict[tuple[int, str, float], list[Job]] = {}
+        for job_id, level in wave.items():
+            job = self.plan.jobs[job_id]
+            groups.setdefault(_entry_key(job, self._mem_gb(job), level), []).append(job)
+        for (_, stage, mem), jobs in sorted(groups.items(), key=lambda kv: kv[0][0]):
+            self._submit_group(stage, jobs, mem)
+
+    def _submit_group(self, stage: str, jobs: list[Job], mem_gb: float) -> None:
+        limits = self.cluster.limits()
+        subs = stage_submissions(
+            self.plan.name,
+            stage,
+            jobs,
+            self.spec.executor,
+            self.workdir / "logs" / "slurm",
+            limits.max_array_size,
+        )
+        for sub in subs:
+            if mem_gb != sub.mem_gb:
+                sub = attrs.evolve(sub, mem_gb=mem_gb)
+            pack = sub.jobs_per_task
+            packs = [
+                [j.id for j in jobs[(sub.offset + i) * pack : (sub.offset + i + 1) * pack]]
+                for i in range(sub.tasks)
+            ]
+            deps = self._dependency([j for p in packs for j in p])
+            submitted = self.backend.submit(sub, packs, deps)
+            self.submissions += 1
+            now = self.clock()
+            for pack_ids, task_id, stdout in zip(
+                packs, submitted.task_ids, submitted.stdout, strict=True
+            ):
+                for job_id in pack_ids:
+                    self._record_submission(job_id, task_id, stdout, sub.folder, stage, pack_ids)
+                    self.journal.entries[job_id].mem_gb = sub.mem_gb
+                    self.journal.entries[job_id].submitted = now
+            self.journal.save()
+            base = base_id(submitted.task_ids[0]) if submitted.task_ids else "?"
+            waits = f", after {len(deps)} in-flight task(s)" if deps else ""
+            self.echo(
+                f"submitted {stage}: SLURM job {base} ({sub.tasks} task(s), "
+                f"{sum(map(len, packs))} job(s), {pack}/task, {sub.mem_gb:g} GB{waits})"
+            )
+
+    def _record_submission(
+        self,
+        job_id: str,
+        task_id: str,
+        stdout: str,
+        folder: Path,
+        stage: str,
+        pack: list[str],
+    ) -> None:
+        prev = self.journal.get(job_id)
+        self.journal.entries[job_id] = Entry(
+            job_id=job_id,
+            slurm_job_id=task_id,
+            state=JobStatus.PENDING,
+            log=str(job_log(self.workdir, job_id)),
+            slurm_log=stdout,
+            folder=str(folder),
+            stage=stage,
+            pack=list(pack),
+            attempts=(prev.attempts + 1) if prev else 1,
+            failures=prev.failures if prev else 0,
+            history=[*prev.history, prev.slurm_job_id] if prev else [],
+        )
+        self._ended_here.discard(job_id)
+
+    def _dependency(self, job_ids: Sequence[str]) -> list[str]:
+        """SLURM ids the given jobs must wait for: their in-flight dependencies' tasks.
+
+        A whole array is named by its base id when every task of it is waited for.
+        """
+        wanted: dict[str, None] = {}
+        for job_id in job_ids:
+            for dep in self.plan.jobs[job_id].deps:
+                entry = self.journal.get(dep)
+                if entry is not None and entry.active and not self._is_done(self.plan.jobs[dep]):
+                    wanted[entry.slurm_job_id] = None
+        tasks_of: dict[str, set[str]] = {}
+        for entry in self.journal:
+            tasks_of.setdefault(base_id(entry.slurm_job_id), set()).add(entry.slurm_job_id)
+        out: list[str] = []
+        for base in dict.fromkeys(base_id(t) for t in wanted):
+            mine = {t for t in wanted if base_id(t) == base}
+            out.extend([base] if mine >= tasks_of.get(base, set()) else sorted(mine))
+        return out
+
+    # --- reconciliation -------------------------------------------------------------
+
+    def _apply(self, records: Mapping[str, JobRecord]) -> None:
+        """Fold one poll's records into the journal (the store first, then SLURM)."""
+        now = self.clock()
+        stale: list[str] = []
+        for entry in list(self.journal):
+            if not entry.active:
+                continue
+            job = self.plan.jobs.get(entry.job_id)
+            record = records.get(entry.slurm_job_id)
+            if job is not None and self._is_done(job):
+                self._set(entry, JobStatus.COMPLETED, "")
+                continue
+            if record is None:
+                if now - entry.submitted > VANISHED_AFTER_S:
+                    entry.failures += 1
+                    self._set(entry, JobStatus.FAILED, VANISHED)
+                    self.echo(f"lost: {entry.job_id} (SLURM {entry.slurm_job_id}): {VANISHED}")
+                continue
+            if record.status is JobStatus.PENDING and "DependencyNeverSatisfied" in record.reason:
+                stale.append(entry.slurm_job_id)
+                self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
+                continue
+            if not record.status.finished:
+                self._set(entry, record.status, "")
+                continue
+            if record.status is JobStatus.COMPLETED:
+                # The task raises when a job fails, so COMPLETED without an artifact is
+                # rare: give a shared file system's cache a moment before calling it.
+                first = self._completed_at.setdefault(entry.slurm_job_id, now)
+                if now - first < COMPLETION_GRACE_S:
+                    continue
+            self._finish(entry, record.status, record)
+        if stale:
+            self.cluster.cancel(sorted(set(stale)))
+
+    def _set(self, entry: Entry, status: JobStatus, reason: str) -> None:
+        if entry.state is not status:
+            entry.state = status
+            entry.reason = reason
+            if status is JobStatus.COMPLETED:
+                self.echo(f"done: {entry.job_id}")
+            if status.finished:
+                self._ended_here.add(entry.job_id)
+
+    def _finish(self, entry: Entry, status: JobStatus, record: JobRecord | None) -> None:
+        """A job whose task ended without its artifact: why, and whether it counts."""
+        if status is JobStatus.CANCELLED and record is not None and "Dependency" in record.reason:
+            self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
+            return
+        honest = reconcile(status, result_ok=False)
+        reason = self._outcome_reason(entry) or _HINTS.get(status, str(status))
+        kind = self.plan.jobs[entry.job_id].kind if entry.job_id in self.plan.jobs else "?"
+        reason = reason.format(kind=kind)
+        if honest is not JobStatus.CANCELLED:
+            entry.failures += 1
+        self._set(entry, honest, reason)
+        self.echo(f"{honest}: {entry.job_id} (SLURM {entry.slurm_job_id}): {reason}")
+
+    def _outcome_reason(self, entry: Entry) -> str:
+        doc = read_json(outcome_path(self.workdir, entry.job_id))
+        if not isinstance(doc, dict) or doc.get("slurm_job_id") != entry.slurm_job_id:
+            return ""
+        if doc.get("state") in ("done", "skipped"):
+            return ""
+        return str(doc.get("reason", "")).replace("{", "{{").replace("}", "}}")
+
+    # --- the result -----------------------------------------------------------------
+
+    def _result(self, *, detached: bool) -> SlurmRunResult:
+        viable = self._viable()
+        outcomes: list[SlurmOutcome] = []
+        for job in self.plan:
+            entry = self.journal.get(job.id)
+            common: dict[str, Any] = {"log": job_log(self.workdir, job.id)}
+            if entry is not None:
+                common.update(
+                    status=entry.state, slurm_job_id=entry.slurm_job_id, attempts=entry.attempts
+                )
+            if self._is_done(job):
+                outcomes.append(SlurmOutcome(job.id, Outcome.DONE, **common))
+            elif entry is not None and entry.active:
+                outcomes.append(SlurmOutcome(job.id, Outcome.IN_FLIGHT, **common))
+            elif (
+                entry is not None
+                and entry.state is JobStatus.CANCELLED
+                and (viable[job.id] or entry.reason != DEPENDENCY_CANCELLED)
+            ):
+                outcomes.append(
+                    SlurmOutcome(job.id, Outcome.CANCELLED, reason=entry.reason, **common)
+                )
+            elif entry is not None and not viable[job.id] and entry.reason != DEPENDENCY_CANCELLED:
+                reason = entry.reason
+                if entry.failures > self.max_retries:
+                    reason += (
+                        f" (failed {entry.failures} time(s); executor.slurm_max_retries="
+                        f"{self.max_retries})"
+                    )
+                outcomes.append(SlurmOutcome(job.id, Outcome.FAILED, reason=reason, **common))
+            else:
+                blocker = next(
+                    (d for d in job.deps if not self._is_done(self.plan.jobs[d])), "an input"
+                )
+                outcomes.append(
+                    SlurmOutcome(
+                        job.id,
+                        Outcome.UPSTREAM_FAILED,
+                        reason=f"upstream job {blocker} did not complete",
+                        **common,
+                    )
+                )
+        return SlurmRunResult(tuple(outcomes), detached=detached, submitted=self.submissions)

@@ -1,0 +1,145 @@
+"""What one SLURM array task runs: a pack of plan jobs, through the executor core.
+
+The driver submits :class:`PackTask` with submitit; each array task calls it with the
+ids of the jobs packed into it, and it runs them with
+:func:`taskonomy.executor.core.execute_jobs` in this process (so packed transfers share
+cached features), which skips jobs already done and commits each artifact atomically.
+The task then writes one small outcome file per job (``WORKDIR/slurm/outcomes/``), which
+the driver reads to tell a Python exception from a success when SLURM says
+``COMPLETED`` for both, and raises if any job failed, so that SLURM's own state (and an
+``afterok`` dependency) is honest too.
+
+Preemption and time limits: :class:`PackTask` has a ``checkpoint`` method, which is
+what makes a submitit callable checkpointable. When SLURM signals the task (``USR2``,
+before a time limit or on preemption), submitit calls it and requeues the same call;
+the rerun calls ``execute_jobs`` again, which skips the jobs that finished and resumes
+the interrupted one from what its body saved in ``ctx.scratch`` (encoder training
+saves ``ckpt.pt`` there periodically).
+
+Tests inject cheap job bodies through the environment: ``TASKONOMY_TEST_BODIES`` names
+``package.module:OBJECT`` or ``/path/to/file.py:OBJECT``, an object accepted as
+``execute_jobs(..., bodies=OBJECT)``. The driver's environment reaches the array task
+(sbatch exports it), so setting the variable where the driver runs is enough.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from taskonomy.errors import ExecutionError
+from taskonomy.executor.slurm.journal import outcome_path
+from taskonomy.executor.store import write_json_atomic
+
+TEST_BODIES_ENV = "TASKONOMY_TEST_BODIES"
+
+
+class PackFailed(ExecutionError):
+    """Some jobs of an array task failed; their own logs say why."""
+
+
+def load_object(ref: str) -> Any:
+    """The object ``package.module:NAME`` or ``/path/file.py:NAME`` names.
+
+    Raises:
+        ExecutionError: the reference cannot be imported.
+    """
+    module_ref, sep, name = ref.rpartition(":")
+    if not sep or not module_ref or not name:
+        raise ExecutionError(
+            f"{TEST_BODIES_ENV}={ref!r} must be 'package.module:OBJECT' or '/path/file.py:OBJECT'"
+        )
+    try:
+        if module_ref.endswith(".py"):
+            path = Path(module_ref)
+            mod_name = f"_taskonomy_test_bodies_{abs(hash(str(path.resolve())))}"
+            if mod_name not in sys.modules:
+                spec = importlib.util.spec_from_file_location(mod_name, path)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load {path}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[mod_name] = module
+                spec.loader.exec_module(module)
+            return getattr(sys.modules[mod_name], name)
+        return getattr(importlib.import_module(module_ref), name)
+    except (ImportError, AttributeError, OSError) as exc:
+        raise ExecutionError(f"cannot load {TEST_BODIES_ENV}={ref!r}: {exc}") from exc
+
+
+def test_bodies() -> Any | None:
+    """The bodies ``TASKONOMY_TEST_BODIES`` names, or None (the real bodies) when unset."""
+    ref = os.environ.get(TEST_BODIES_ENV, "").strip()
+    return load_object(ref) if ref else None
+
+
+def _state_name(state: Any) -> str:
+    return str(getattr(state, "value", state)).lower()
+
+
+class PackTask:
+    """The callable submitted per array task (picklable; checkpointable for submitit).
+
+    Args:
+        workdir: the run's work directory, on the file system compute nodes share.
+    """
+
+    def __init__(self, workdir: str | Path) -> None:
+        self.workdir = str(workdir)
+
+    def __call__(self, job_ids: Sequence[str]) -> list[dict[str, Any]]:
+        from taskonomy.executor.core import BodyResolver, execute_jobs
+
+        workdir = Path(self.workdir)
+        bodies = test_bodies()
+        if bodies is not None and not isinstance(bodies, BodyResolver):
+            raise ExecutionError(
+                f"{TEST_BODIES_ENV} names a {type(bodies).__name__}, not a "
+                "taskonomy.executor.core.BodyResolver"
+            )
+        start = time.time()
+        outcomes = execute_jobs(workdir, list(job_ids), bodies=bodies)
+        records: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            job_id = str(outcome.job_id)
+            record: dict[str, Any] = {
+                "job_id": job_id,
+                "state": _state_name(outcome.state),
+                "seconds": float(outcome.seconds or 0.0),
+                "reason": str(outcome.reason or ""),
+                "log": str(outcome.log or ""),
+                "slurm_job_id": _slurm_id(),
+                "restart_count": int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0),
+                "host": socket.gethostname(),
+                "finished": time.time(),
+                "task_seconds": time.time() - start,
+            }
+            write_json_atomic(outcome_path(workdir, job_id), record)
+            records.append(record)
+        failed = [r for r in records if r["state"] not in ("done", "skipped")]
+        if failed:
+            shown = "; ".join(f"{r['job_id']}: {r['state']} ({r['reason']})" for r in failed[:5])
+            raise PackFailed(f"{len(failed)} of {len(records)} job(s) did not complete: {shown}")
+        return records
+
+    def checkpoint(self, job_ids: Sequence[str]) -> Any:
+        """Requeue the same call (submitit calls this on ``USR2``; see the module doc)."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(PackTask(self.workdir), list(job_ids))
+
+    def __repr__(self) -> str:
+        return f"PackTask({self.workdir!r})"
+
+
+def _slurm_id() -> str:
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID", "")
