@@ -185,9 +185,15 @@ def _resize(arr: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
     if s % size == 0:
         f = s // size
         shape = (size, f, size, f, *a.shape[2:])
-        return np.asarray(np.nanmean(a.reshape(shape), axis=(1, 3)))
+        blocks = a.reshape(shape)
+        valid = ~np.isnan(blocks)
+        total = np.where(valid, blocks, 0.0).sum(axis=(1, 3))
+        count = valid.sum(axis=(1, 3))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.where(count > 0, total / count, np.nan))
     zoom = (size / s, size / s) + (1,) * (a.ndim - 2)
-    return np.asarray(ndimage.zoom(np.nan_to_num(a, nan=np.nanmax(a)), zoom, order=1))
+    fill = float(a[~np.isnan(a)].max()) if (~np.isnan(a)).any() else 0.0
+    return np.asarray(ndimage.zoom(np.nan_to_num(a, nan=fill), zoom, order=1))
 
 
 def _decode(info: TaskInfo, path: Path, size: int) -> np.ndarray:

@@ -1,0 +1,129 @@
+"""The Taskonomy-layout reader, on a tiny fixture written here in the release's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from taskonomy.data import DataError, open_split, prepare_dataset
+from taskonomy.data.labels import DEPTH_SCALE_M
+from taskonomy.tasks.bank import BUILTIN_TASKS
+
+Image = pytest.importorskip("PIL.Image", reason="writing the PNG fixture needs Pillow")
+
+BUILDINGS = ("allensville", "beechwood", "coffeen", "darden")
+VIEWS = ((0, 0), (0, 1), (3, 2))
+TASKS = [BUILTIN_TASKS[n] for n in ("rgb2depth", "rgb2sfnorm", "segmentsemantic",
+                                     "edge2d", "class_scene", "autoencoder")]  # fmt: skip
+
+
+def _png(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+def _write(root: Path, per_domain: bool = False, skip: str | None = None) -> None:
+    for bi, building in enumerate(BUILDINGS):
+        for p, v in VIEWS:
+
+            def f(domain: str, ext: str = "png", p: int = p, v: int = v, b: str = building) -> Path:
+                name = f"point_{p}_view_{v}_domain_{domain}.{ext}"
+                if per_domain:
+                    return root / domain / b / name
+                return root / b / domain / name
+
+            rgb = np.zeros((64, 64, 3), np.uint8)
+            rgb[..., 0] = 40 * bi + 10 * v
+            rgb[:, 32:, 1] = 200
+            _png(f("rgb"), rgb)
+            depth = np.full((64, 64), 1024, np.uint16)  # 2 m
+            depth[:32, :32] = 65535  # invalid
+            depth[32:, 32:] = 512 * 6  # 6 m
+            if skip != "depth_zbuffer":
+                _png(f("depth_zbuffer"), depth)
+            normal = np.zeros((64, 64, 3), np.uint8)
+            normal[...] = (128, 128, 255)  # facing +z
+            _png(f("normal"), normal)
+            seg = np.zeros((64, 64), np.uint8)
+            seg[:, 32:] = 3
+            seg[40:, :8] = 17  # outside the mini classes -> background
+            _png(f("segment_semantic"), seg)
+            _png(f("edge_texture"), np.full((64, 64), 65535 // 4, np.uint16))
+            scene = np.zeros(365)
+            scene[bi % 4] = 1.0
+            f("class_scene", "npy").parent.mkdir(parents=True, exist_ok=True)
+            np.save(f("class_scene", "npy"), scene)
+
+
+def _params(root: Path, **extra: Any) -> dict[str, Any]:
+    splits = {"encoder_train": 100, "transfer_train": 100, "test": 100}
+    return {"kind": "taskonomy", "root": str(root), "buildings": None, "image_size": 16,
+            "splits": splits, "seed": 3, **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize("per_domain", [False, True], ids=["per-building", "per-domain"])
+def test_reads_the_release_layout(tmp_path: Path, per_domain: bool) -> None:
+    _write(tmp_path / "raw", per_domain)
+    buildings = {"encoder_train": ["allensville", "beechwood"], "transfer_train": ["coffeen"],
+                 "test": ["darden"]}  # fmt: skip
+    stats = prepare_dataset(_params(tmp_path / "raw", buildings=buildings), TASKS, tmp_path / "d")
+    assert stats["images"] == {"encoder_train": 6, "transfer_train": 3, "test": 3}
+    assert stats["layout"] == ("per-domain" if per_domain else "per-building")
+    test = open_split(tmp_path / "d", "test")
+    img = test.images()
+    assert img.shape == (3, 3, 16, 16)
+    assert np.allclose(img[0, 0], 120 / 255) and np.allclose(img[0, 1, :, 8:], 200 / 255)
+    depth = test.label(BUILTIN_TASKS["rgb2depth"])
+    assert depth.shape == (3, 1, 16, 16) and depth.dtype == np.float32
+    assert np.allclose(depth[:, 0, :8, :8], 1.0)  # invalid -> far
+    assert np.allclose(depth[:, 0, 8:, :8], 2 / DEPTH_SCALE_M, atol=1e-3)
+    assert np.allclose(depth[:, 0, 8:, 8:], 6 / DEPTH_SCALE_M, atol=1e-3)
+    normals = test.label(BUILTIN_TASKS["rgb2sfnorm"])
+    assert np.allclose(normals[:, 2], 1.0, atol=1e-3) and np.allclose(normals[:, :2], 0, atol=0.01)
+    seg = test.label(BUILTIN_TASKS["segmentsemantic"])
+    assert seg.dtype == np.int64 and set(np.unique(seg)) == {0, 3}
+    edges = test.label(BUILTIN_TASKS["edge2d"])
+    assert np.allclose(edges, 0.25, atol=1e-3)
+    scene = test.label(BUILTIN_TASKS["class_scene"])
+    assert scene.shape == (3,) and (scene == 3).all()  # darden is building 3
+    inputs, target = test.encoder_batch(BUILTIN_TASKS["autoencoder"], np.arange(3),
+                                        np.random.default_rng(0))  # fmt: skip
+    assert np.array_equal(inputs, target)
+
+
+def test_deterministic_building_split(tmp_path: Path) -> None:
+    _write(tmp_path / "raw")
+    params = _params(tmp_path / "raw", splits={"encoder_train": 5, "transfer_train": 3, "test": 3})
+    a = prepare_dataset(params, TASKS[:1], tmp_path / "a")
+    b = prepare_dataset(params, TASKS[:1], tmp_path / "b")
+    assert a["buildings"] == b["buildings"]
+    used = [x for s in a["buildings"].values() for x in s]
+    assert sorted(used) == sorted(BUILDINGS)
+    assert a["images"] == {"encoder_train": 5, "transfer_train": 3, "test": 3}
+    for split in ("encoder_train", "test"):
+        assert (tmp_path / "a" / split / "images.npy").read_bytes() == (
+            tmp_path / "b" / split / "images.npy"
+        ).read_bytes()
+
+
+def test_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"dataset.root .*does not exist"):
+        prepare_dataset(_params(tmp_path / "missing"), TASKS, tmp_path / "d")
+    _write(tmp_path / "raw", skip="depth_zbuffer")
+    with pytest.raises(
+        DataError,
+        match=r"domain 'depth_zbuffer' needed by 'rgb2depth' is missing for building "
+        r"'\w+': no folder .*depth_zbuffer'; download that domain",
+    ):
+        prepare_dataset(_params(tmp_path / "raw"), TASKS, tmp_path / "d")
+    with pytest.raises(DataError, match=r"names 'a', 'b', 'nowhere', not found under"):
+        buildings = {"encoder_train": ["nowhere"], "transfer_train": ["a"], "test": ["b"]}
+        prepare_dataset(_params(tmp_path / "raw", buildings=buildings), TASKS[1:2], tmp_path / "d")
+    gloss = BUILTIN_TASKS["rgb2depth"].__class__(
+        "gloss", "user", BUILTIN_TASKS["rgb2depth"].output, 1, BUILTIN_TASKS["rgb2depth"].loss
+    )
+    with pytest.raises(DataError, match="'gloss' has no domain in the Taskonomy release"):
+        prepare_dataset(_params(tmp_path / "raw"), [gloss], tmp_path / "d")
