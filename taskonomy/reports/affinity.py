@@ -165,6 +165,7 @@ def plot_dendrogram(tree: SimilarityTree, path: Path) -> Path | None:
             color_threshold=0.7 * float(tree.linkage[:, 2].max()),
             above_threshold_color=MUTED,
         )
+        ax.invert_yaxis()  # first leaf on top, as the first row of the heatmaps
         ax.set_xlabel("distance between transfer-out patterns (row-normalised P)")
         ax.set_title("task similarity tree (average linkage on the columns of P)")
         for side in ("top", "right"):

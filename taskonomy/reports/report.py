@@ -324,6 +324,10 @@ def _plan_section(results: RunResults, out: Path) -> Section:
                 f"{len(critical.get('jobs') or [])} jobs",
             ],
         ]
+        used_gpu = [s.gpu_seconds for s in curves.stage_stats(plan, results.run)]
+        if results.run is not None:
+            total = sum(g or 0.0 for g in used_gpu) / 3600
+            rows.append(["GPU-hours used", f"{total:.2f}"])
         section.blocks.append(Table(["plan", "value"], rows))
     else:
         section.blocks.append(_missing(results, "plan.json", "estimates are not shown."))

@@ -140,21 +140,31 @@ def draw_panel(ax: Axes, sol: Solution, pos: Mapping[str, Point], *, font: float
         caption = f"{len(supervised)} supervised → {len(sol.edges)} targets"
         if sol.status != "optimal":
             caption += f" ({sol.status.replace('_', ' ')})"
-    else:
-        reason = textwrap.shorten(sol.reason or "no solution", 110, placeholder="…")
-        caption = "\n".join(textwrap.wrap(f"{sol.status.replace('_', ' ')}: {reason}", 46))
-        ax.text(
-            0,
-            0,
-            sol.status.replace("_", " ").upper(),
-            ha="center",
-            va="center",
-            fontsize=font + 3,
-            color="#b00020",
-            weight="bold",
-            zorder=6,
-        )
-    ax.text(0, -1.42, caption, ha="center", va="bottom", fontsize=font, color="#333333")
+        ax.text(0, -1.42, caption, ha="center", va="bottom", fontsize=font, color="#333333")
+        return
+    status = sol.status.replace("_", " ")
+    reason = textwrap.shorten(sol.reason or "no solution", 120, placeholder="…")
+    ax.text(
+        0,
+        0.08,
+        status.upper(),
+        ha="center",
+        va="bottom",
+        fontsize=font + 3,
+        color="#b00020",
+        weight="bold",
+        zorder=6,
+    )
+    ax.text(
+        0,
+        0.0,
+        "\n".join(textwrap.wrap(reason, 26)),
+        ha="center",
+        va="top",
+        fontsize=font - 0.5,
+        color="#b00020",
+        zorder=6,
+    )
 
 
 def _legend_handles() -> list[Line2D]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,12 +75,11 @@ def test_page_explains_each_figure_and_the_infeasible_budget(mini_report: Path) 
     assert "Files this report looked for" not in page  # every file is present
 
 
-def test_report_is_deterministic(mini_run: Path, tmp_path: Path) -> None:
-    first = write_report(mini_run, tmp_path / "a")
-    second = write_report(mini_run, tmp_path / "b")
-    for png in sorted(first.parent.glob("*.png")):
-        assert png.read_bytes() == (second.parent / png.name).read_bytes(), png.name
-    assert first.read_bytes() == second.read_bytes()
+def test_report_is_deterministic(mini_run: Path, mini_report: Path, tmp_path: Path) -> None:
+    again = write_report(mini_run, tmp_path / "again")
+    for png in sorted(mini_report.parent.glob("*.png")):
+        assert png.read_bytes() == (again.parent / png.name).read_bytes(), png.name
+    assert mini_report.read_bytes() == again.read_bytes()
 
 
 def test_default_output_is_workdir_report(mini_run: Path, tmp_path: Path) -> None:
@@ -180,3 +181,15 @@ def test_plot_taxonomies_for_solve(mini_run: Path, tmp_path: Path) -> None:
         assert_not_blank(path)
     with pytest.raises(ReportError, match="'solutions' list"):
         plot_taxonomies({"solution": []}, tmp_path / "bad")
+
+
+def test_reports_do_not_import_torch(mini_run: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from taskonomy.reports import write_report; "
+        f"write_report(Path({str(mini_run)!r}), Path({str(tmp_path)!r})); "
+        "assert 'torch' not in sys.modules, 'reports imported torch'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
