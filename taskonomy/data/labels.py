@@ -91,7 +91,7 @@ def edge3d(buf: SceneBuffers) -> F32:
     rays = _camera_rays_z1(size, buf.focal)
     z = buf.depth.astype(np.float64)
     n = buf.normals.astype(np.float64)
-    ndr = np.einsum("bchw,chw->bhw", n, rays)  # n . r at each pixel's own ray
+    ndr = (n * rays).sum(1)  # n . r at each pixel's own ray
     best = np.zeros_like(z)
     for axis in (-1, -2):
         sl_p = [slice(None)] * 3
@@ -111,7 +111,7 @@ def _plane_error(
     z_p: np.ndarray, n_p: np.ndarray, ndr_p: np.ndarray, r_q: np.ndarray, z_q: np.ndarray
 ) -> np.ndarray:
     """Relative error of predicting depth ``z_q`` from the tangent plane at pixel ``p``."""
-    ndr_q = np.einsum("bchw,chw->bhw", n_p, r_q)
+    ndr_q = (n_p * r_q).sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
         pred = z_p * ndr_p / ndr_q
         err = np.abs(pred - z_q) / z_q

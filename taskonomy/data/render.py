@@ -139,7 +139,7 @@ def render(scenes: Scenes, size: int) -> SceneBuffers:
     b, p = scenes.batch, size * size
     rays = camera_rays(size)
     c2w = scenes.cam_to_world
-    d = np.einsum("bij,pj->bpi", c2w, rays)
+    d = np.matmul(rays[None], c2w.transpose(0, 2, 1))
     o = scenes.cam_pos
 
     # The room box, seen from inside: the first wall each ray leaves through.
@@ -196,13 +196,13 @@ def render(scenes: Scenes, size: int) -> SceneBuffers:
 
     to_light = scenes.light_pos[:, None, :] - point
     light_dist = np.linalg.norm(to_light, axis=-1)
-    lambert = np.maximum(np.einsum("bpi,bpi->bp", normal, to_light) / light_dist, 0.0)
+    lambert = np.maximum((normal * to_light).sum(-1) / light_dist, 0.0)
     falloff = 1.4 / (1.0 + (light_dist / 4.0) ** 2)
     light = AMBIENT + (1 - AMBIENT) * lambert * falloff
     colour = albedo * scenes.light_colour[:, None, :] * light[..., None]
     image = np.round(np.clip(colour, 0.0, 1.0) * 255).astype(np.uint8)
 
-    n_cam = np.einsum("bji,bpj->bpi", c2w, normal)
+    n_cam = np.matmul(normal, c2w)
     shading = np.maximum(n_cam @ CANONICAL_LIGHT, 0.0)
     depth = t_best * rays[None, :, 2]
     semantic = winner

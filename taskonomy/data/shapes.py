@@ -43,8 +43,8 @@ def _local(o: F64, d: F64, obj: Objects, lift: F64 | None = None) -> tuple[F64, 
     rel = o[:, None, :] - obj.base
     if lift is not None:
         rel = rel - lift
-    lo = np.einsum("bmji,bmj->bmi", rot, rel)
-    ld = np.einsum("bmji,bpj->bmpi", rot, d)
+    lo = np.matmul(rel[:, :, None, :], rot)[:, :, 0]
+    ld = np.matmul(d[:, None], rot)
     return lo, ld
 
 
@@ -63,8 +63,8 @@ def hit_sphere(o: F64, d: F64, obj: Objects) -> F64:
     r = obj.size[..., 0]
     oc = o[:, None, :] - obj.base
     oc[..., 1] -= r
-    b = np.einsum("bmi,bpi->bmp", oc, d)
-    c = (np.einsum("bmi,bmi->bm", oc, oc) - r * r)[:, :, None]
+    b = np.matmul(oc, d.transpose(0, 2, 1))
+    c = ((oc * oc).sum(-1) - r * r)[:, :, None]
     disc = b * b - c
     with np.errstate(invalid="ignore"):
         t = -b - np.sqrt(disc)
@@ -134,8 +134,8 @@ def hit_ring(o: F64, d: F64, obj: Objects) -> F64:
     lift[..., 1] = big + small
     lo, ld = _local(o, d, obj, lift)
     bound = (big + small)[:, :, None]
-    b = np.einsum("bmi,bmpi->bmp", lo, ld)
-    c = np.einsum("bmi,bmi->bm", lo, lo)[:, :, None] - bound * bound
+    b = np.matmul(ld, lo[..., None])[..., 0]
+    c = (lo * lo).sum(-1)[:, :, None] - bound * bound
     disc = b * b - c
     out = np.full(disc.shape, _INF)
     cand = np.nonzero((disc > 0) & obj.active[:, :, None])
