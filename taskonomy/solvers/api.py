@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from taskonomy.solvers.problem import Edge, TaxonomyProblem
 from taskonomy.solvers.registry import get_backend
 from taskonomy.solvers.result import Solution, SolveOptions, SolveStatus
 
+#: Solver options as :class:`SolveOptions`, a mapping of its fields, or an object with them.
+OptionsLike = SolveOptions | Mapping[str, Any] | object | None
+
 
 def _tie_key(problem: TaxonomyProblem, edge: Edge) -> tuple[float, int, tuple[str, ...]]:
     return (-problem.value(edge), edge.order, tuple(sorted(edge.sources)))
@@ -25,9 +29,9 @@ def _tie_key(problem: TaxonomyProblem, edge: Edge) -> tuple[float, int, tuple[st
 class _Runner:
     """One loaded model, re-solved for each (budget, order) with warm starts."""
 
-    def __init__(self, problem: TaxonomyProblem, solver: str, options: SolveOptions | None) -> None:
+    def __init__(self, problem: TaxonomyProblem, solver: str, options: OptionsLike) -> None:
         self.problem = problem
-        self.options = options or SolveOptions()
+        self.options = SolveOptions.of(options)
         self.form = parse_form(self.options.form)
         self.backend_cls = get_backend(solver)
         self.model: MilpModel = build_model(problem, self.form)
@@ -162,9 +166,7 @@ class _Runner:
         return text
 
 
-def solve(
-    problem: TaxonomyProblem, solver: str = "auto", options: SolveOptions | None = None
-) -> Solution:
+def solve(problem: TaxonomyProblem, solver: str = "auto", options: OptionsLike = None) -> Solution:
     """Solve one instance; infeasibility is a :class:`Solution`, not an exception."""
     with _Runner(problem, solver, options) as runner:
         return runner.run(problem.budget, problem.max_order)
@@ -177,7 +179,7 @@ def solve_sweep(
     label_costs: Mapping[str, float] | None = None,
     importance: Mapping[str, float] | None = None,
     solver: str = "auto",
-    options: SolveOptions | None = None,
+    options: OptionsLike = None,
 ) -> list[Solution]:
     """Solve every (budget, max order) pair with one model, warm-starting each instance.
 
@@ -210,7 +212,7 @@ def solve_many(
     problem: TaxonomyProblem,
     pairs: Sequence[tuple[float, int]],
     solver: str = "auto",
-    options: SolveOptions | None = None,
+    options: OptionsLike = None,
 ) -> list[Solution]:
     """Solve ``problem`` at each (budget, order) pair, cold, reusing one loaded model."""
     with _Runner(problem, solver, options) as runner:

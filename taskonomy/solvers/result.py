@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from taskonomy.errors import SolverError
 
 
 class SolveStatus(enum.StrEnum):
@@ -28,6 +32,31 @@ class SolveOptions:
     time_limit_s: float | None = None
     threads: int | None = None
     form: str = "target-source"
+
+    @classmethod
+    def of(cls, value: SolveOptions | Mapping[str, Any] | object | None) -> SolveOptions:
+        """Options from None, a mapping, or any object with these attributes (e.g. the
+        spec's ``taxonomy.solver_options``)."""
+        if value is None:
+            return cls()
+        if isinstance(value, SolveOptions):
+            return value
+        names = [f.name for f in fields(cls)]
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise SolverError(
+                    f"unknown solver options {unknown}; valid options: {', '.join(names)}"
+                )
+            given = {k: v for k, v in value.items() if v is not None}
+        else:
+            given = {n: getattr(value, n) for n in names if getattr(value, n, None) is not None}
+        out = cls(**given)
+        if out.time_limit_s is not None and out.time_limit_s <= 0:
+            raise SolverError(f"time_limit_s must be > 0, got {out.time_limit_s}")
+        if out.threads is not None and out.threads < 1:
+            raise SolverError(f"threads must be >= 1, got {out.threads}")
+        return out
 
 
 @dataclass(frozen=True)

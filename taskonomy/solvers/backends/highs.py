@@ -64,6 +64,8 @@ class HighsBackend(Backend):
     REQUIRED_MODULES: ClassVar[tuple[str, ...]] = ("highspy",)
     INSTALL: ClassVar[str] = "highspy"
     INTEGRALITY_TOL: ClassVar[float] = 1e-9
+    #: Try the LP relaxation before the MIP (off: always branch and bound).
+    LP_FIRST: ClassVar[bool] = True
 
     def __init__(self, model: MilpModel, options: SolveOptions) -> None:
         super().__init__(model, options)
@@ -84,6 +86,8 @@ class HighsBackend(Backend):
             h.setOptionValue("time_limit", float(options.time_limit_s))
         if options.threads is not None:
             h.setOptionValue("threads", int(options.threads))
+            # HiGHS fixes its thread pool at first use; a new count needs a new pool.
+            h.resetGlobalScheduler(True)
         inf = hs.kHighsInf
         lp = hs.HighsLp()
         lp.num_col_ = model.n_cols
@@ -119,7 +123,7 @@ class HighsBackend(Backend):
                 )
         self._col_upper = col_upper.copy()
         start = time.perf_counter()
-        relaxed = self._solve_relaxation()
+        relaxed = self._solve_relaxation() if self.LP_FIRST else None
         if relaxed is not None:
             status, x, obj = relaxed
             seconds = time.perf_counter() - start
