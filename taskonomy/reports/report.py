@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from taskonomy.reports import affinity, curves, taxonomy
-from taskonomy.reports._data import RESULT_FILES, RunResults, load_results, spec_task_names
+from taskonomy.reports._data import RunResults, load_results
+from taskonomy.reports._summary import fmt, missing_note, overview_section, plan_section
 from taskonomy.reports.html import Figure, Note, Raw, Section, Table, esc, render_page
 
 
@@ -34,7 +32,7 @@ def write_report(workdir: Path, out_dir: Path | None = None) -> Path:
 
     tasks = results.task_order()
     tree = None
-    sections: list[Section] = [_overview(results)]
+    sections: list[Section] = [overview_section(results)]
     table = results.affinities or results.raw_affinities
     if table is not None:
         tree = affinity.similarity_tree(affinity.first_order(table, tasks))
@@ -44,7 +42,7 @@ def write_report(workdir: Path, out_dir: Path | None = None) -> Path:
     sections.append(_taxonomy_section(results, tasks, out))
     sections.append(_scores_section(results, tasks, out))
     sections.append(_savings_section(results, out))
-    sections.append(_plan_section(results, out))
+    sections.append(plan_section(results, out))
 
     name = str((results.spec or results.plan or {}).get("name") or workdir.name)
     lead = (
@@ -55,59 +53,6 @@ def write_report(workdir: Path, out_dir: Path | None = None) -> Path:
     index = out / "index.html"
     index.write_text(render_page(f"Taskonomy report: {name}", lead, sections), encoding="utf-8")
     return index
-
-
-def _missing(results: RunResults, name: str, instead: str) -> Note:
-    return Note(
-        f"No <code>{esc(name)}</code> in the work directory ({esc(RESULT_FILES[name])}); {instead}"
-    )
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _splits(dataset: Mapping[str, Any]) -> str:
-    splits = dataset.get("splits")
-    if not isinstance(splits, Mapping):
-        return "?"
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in splits.items())
-
-
-def _overview(results: RunResults) -> Section:
-    section = Section("overview", "Overview")
-    spec = results.spec
-    if spec is not None:
-        transfers: Mapping[str, Any] = spec.get("transfers") or {}
-        tax: Mapping[str, Any] = spec.get("taxonomy") or {}
-        dataset: Mapping[str, Any] = spec.get("dataset") or {}
-        names = spec_task_names(spec)
-        rows = [
-            ["experiment", str(spec.get("name", ""))],
-            ["tasks", f"{len(names)}: {', '.join(names)}"],
-            ["dataset", f"{dataset.get('kind', '?')}, images per split: {_splits(dataset)}"],
-            [
-                "transfers",
-                f"max order {transfers.get('max_order', '?')}, beam {transfers.get('beam', '?')}",
-            ],
-            ["budgets", ", ".join(f"{b:g}" for b in tax.get("budgets", []) or [])],
-            ["orders", ", ".join(str(k) for k in tax.get("orders", []) or [])],
-            ["solver", str(tax.get("solver", "?"))],
-        ]
-        section.blocks.append(Table(["setting", "value"], rows))
-    else:
-        section.blocks.append(_missing(results, "spec.json", "the spec summary is omitted."))
-    if results.missing:
-        listed = ", ".join(f"<code>{esc(m)}</code>" for m in results.missing)
-        section.blocks.append(
-            Note(
-                f"Files this report looked for but did not find: {listed}. "
-                "The sections that need them say so."
-            )
-        )
-    return section
 
 
 def _affinity_section(
@@ -145,9 +90,14 @@ def _affinity_section(
         ),
     ):
         if table is None:
-            section.blocks.append(_missing(results, name, "its heatmap is omitted."))
+            section.blocks.append(missing_note(results, name, "its heatmap is omitted."))
             continue
         fo = affinity.reorder(affinity.first_order(table, tasks), leaves)
+        if not fo.targets:
+            section.blocks.append(
+                Note(f"<code>{esc(name)}</code> has no first-order entries; nothing to draw.")
+            )
+            continue
         stem = "affinity_before_ahp" if name.startswith("raw") else "affinity_after_ahp"
         png = affinity.plot_heatmap(fo, out / f"{stem}.png", title=title, bar_label=bar)
         section.blocks.append(Figure(png, title, caption))
@@ -187,7 +137,7 @@ def _taxonomy_section(results: RunResults, tasks: list[str], out: Path) -> Secti
         "or failed solves are shown greyed with the solver's reason.",
     )
     if not results.solutions:
-        section.blocks.append(_missing(results, "taxonomy.json", "no taxonomy to draw."))
+        section.blocks.append(missing_note(results, "taxonomy.json", "no taxonomy to draw."))
         return section
     for png in taxonomy.plot_taxonomy_grids(results.solutions, tasks, out):
         order = png.stem.removeprefix("taxonomy_order")
@@ -211,10 +161,10 @@ def _taxonomy_section(results: RunResults, tasks: list[str], out: Path) -> Secti
                 s.status,
                 ", ".join(s.supervised) or "–",
                 str(len(s.edges)),
-                _fmt(s.objective),
-                _fmt(s.gap, 4),
-                _fmt(ev.mean_gain if ev else None),
-                _fmt(ev.mean_quality if ev else None),
+                fmt(s.objective),
+                fmt(s.gap, 4),
+                fmt(ev.mean_gain if ev else None),
+                fmt(ev.mean_quality if ev else None),
                 s.solver,
                 f"{s.solve_seconds:.2f}",
                 s.reason or "",
@@ -266,7 +216,7 @@ def _scores_section(results: RunResults, tasks: list[str], out: Path) -> Section
     )
     if not results.evaluations:
         section.blocks.append(
-            _missing(results, "evaluation.json", "gain and quality cannot be plotted.")
+            missing_note(results, "evaluation.json", "gain and quality cannot be plotted.")
         )
         return section
     section.blocks.append(
@@ -307,71 +257,3 @@ def _savings_section(results: RunResults, out: Path) -> Section:
         )
     )
     return section
-
-
-def _plan_section(results: RunResults, out: Path) -> Section:
-    section = Section("plan", "Plan and run statistics")
-    plan = results.plan
-    if plan is not None:
-        critical = plan.get("critical_path") or {}
-        rows = [
-            ["plan", f"{plan.get('name', '')} ({str(plan.get('plan_hash', ''))[:16]})"],
-            ["jobs", str(plan.get("jobs_total", "?"))],
-            ["estimated GPU-hours", _fmt(plan.get("est_gpu_hours"), 2)],
-            [
-                "critical path",
-                f"{_fmt(critical.get('est_hours'), 2)} h over "
-                f"{len(critical.get('jobs') or [])} jobs",
-            ],
-        ]
-        used_gpu = [s.gpu_seconds for s in curves.stage_stats(plan, results.run)]
-        if results.run is not None:
-            total = sum(g or 0.0 for g in used_gpu) / 3600
-            rows.append(["GPU-hours used", f"{total:.2f}"])
-        section.blocks.append(Table(["plan", "value"], rows))
-    else:
-        section.blocks.append(_missing(results, "plan.json", "estimates are not shown."))
-    if results.run is None:
-        section.blocks.append(_missing(results, "run.json", "only estimates are shown."))
-    else:
-        run = results.run
-        section.blocks.append(
-            Raw(
-                f"<p>Run started {esc(run.get('started', '?'))}, "
-                f"finished {esc(run.get('finished', '?'))}.</p>"
-            )
-        )
-    stats = curves.stage_stats(plan, results.run)
-    if not stats:
-        return section
-    section.blocks.append(
-        Figure(
-            curves.plot_stages(stats, out / "run_stages.png"),
-            "time per stage",
-            "Time summed over the jobs of each stage: estimated by the planner (grey) and used "
-            "by the run. GPU time counts only jobs that held a GPU. Stages far off their "
-            "estimate are where the cost model (planner calibration) needs attention.",
-        )
-    )
-    section.blocks.append(
-        Table(
-            ["stage", "jobs", "used (h)", "estimated (h)", "GPU-h used", "GPU-h estimated"],
-            [
-                [
-                    s.stage,
-                    str(s.jobs),
-                    _fmt(_h(s.seconds), 4),
-                    _fmt(_h(s.est_seconds), 4),
-                    _fmt(_h(s.gpu_seconds), 4),
-                    _fmt(_h(s.est_gpu_seconds), 4),
-                ]
-                for s in stats
-            ],
-            numeric=frozenset({1, 2, 3, 4, 5}),
-        )
-    )
-    return section
-
-
-def _h(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds / 3600

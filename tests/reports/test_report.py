@@ -73,6 +73,8 @@ def test_page_explains_each_figure_and_the_infeasible_budget(mini_report: Path) 
     ):
         assert heading in page
     assert "Files this report looked for" not in page  # every file is present
+    assert re.search(r"jobs: \d+ done\.", page)
+    assert "GPU-hours used" in page
 
 
 def test_report_is_deterministic(mini_run: Path, mini_report: Path, tmp_path: Path) -> None:
@@ -193,3 +195,46 @@ def test_reports_do_not_import_torch(mini_run: Path, tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_run_statistics_without_plan_and_higher_order_only_affinities(
+    mini_run: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "affinities.json").write_text(json.dumps({"a__b__c": 0.7, "a__c": 0.3}))
+    run = {
+        "jobs": {
+            "encoder/a": {
+                "kind": "encoder",
+                "stage": "encoder",
+                "state": "done",
+                "seconds": 30.0,
+                "est_seconds": 20.0,
+                "gpu_seconds": 30.0,
+            },
+            "encoder/b": {
+                "kind": "encoder",
+                "stage": "encoder",
+                "state": "failed",
+                "seconds": None,
+                "est_seconds": 20.0,
+                "gpu_seconds": None,
+            },
+        },
+        "started": "s",
+        "finished": "f",
+    }
+    (work / "run.json").write_text(json.dumps(run))
+    index = write_report(work)
+    page = index.read_text(encoding="utf-8")
+    assert "jobs: 1 done, 1 failed." in page
+    assert "No <code>plan.json</code>" in page
+    assert {p.name for p in index.parent.glob("*.png")} == {
+        "affinity_after_ahp.png",
+        "run_stages.png",
+    }
+    assert_not_blank(index.parent / "run_stages.png")
+    (work / "affinities.json").write_text(json.dumps({"a__b__c": 0.7}))
+    page = write_report(work).read_text(encoding="utf-8")
+    assert "has no first-order entries" in page
