@@ -36,6 +36,22 @@ def resolve_task_kind(kind: str) -> TaskInfo:
     info = builtin_task(kind)
     if info is not None:
         return info
+    obj = task_object(kind)
+    info = obj if isinstance(obj, TaskInfo) else getattr(obj, "info", None)
+    if not isinstance(info, TaskInfo):
+        raise TaskKindError(
+            f"{kind!r} is a {type(obj).__name__}, not a task; it must be a "
+            "taskonomy.tasks.TaskInfo or an object with an 'info' attribute holding one"
+        )
+    return info
+
+
+def task_object(kind: str) -> object:
+    """The object a task kind names: the built-in :class:`TaskInfo`, or the user's object
+    (which may carry more than its ``info``, e.g. the data layer's ``make_label``)."""
+    info = builtin_task(kind)
+    if info is not None:
+        return info
     if ":" not in kind:
         names = sorted([*BUILTIN_TASKS, *TASKONOMY_ONLY_TASKS])
         raise TaskKindError(
@@ -56,10 +72,4 @@ def resolve_task_kind(kind: str) -> TaskInfo:
         if not hasattr(obj, part):
             raise TaskKindError(f"module {module_name!r} has no attribute {attr_path!r}")
         obj = getattr(obj, part)
-    info = obj if isinstance(obj, TaskInfo) else getattr(obj, "info", None)
-    if not isinstance(info, TaskInfo):
-        raise TaskKindError(
-            f"{kind!r} is a {type(obj).__name__}, not a task; it must be a "
-            "taskonomy.tasks.TaskInfo or an object with an 'info' attribute holding one"
-        )
-    return info
+    return obj
