@@ -2,7 +2,8 @@
 
 Runs in the normal test command. CI installs Debian's ``chromium`` (see ``.ci/run``); on a
 machine without any Chromium binary the test is skipped and says why. Set
-``TASKONOMY_CHROMIUM`` to use another binary.
+``TASKONOMY_CHROMIUM`` to use another binary; ``TASKONOMY_REQUIRE_CHROMIUM=1`` (set by CI)
+turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def find_chromium() -> str | None:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     binary = find_chromium()
+    if binary is None and os.environ.get("TASKONOMY_REQUIRE_CHROMIUM") == "1":
+        pytest.fail("TASKONOMY_REQUIRE_CHROMIUM=1 but no Chromium binary is on PATH")
     if binary is None:
         pytest.skip(
             "no Chromium binary on PATH (looked for " + ", ".join(CANDIDATES) + "); install "
