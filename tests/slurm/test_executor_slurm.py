@@ -24,9 +24,9 @@ import pytest
 
 from taskonomy.executor.core import prepare_workdir
 from taskonomy.executor.slurm.cluster import Cluster
-from taskonomy.executor.slurm.driver import Outcome, SlurmRunResult
 from taskonomy.executor.slurm.executor import run_slurm
 from taskonomy.executor.slurm.journal import Journal
+from taskonomy.executor.slurm.outcomes import Outcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.states import JobStatus
 from taskonomy.executor.slurm.task import TEST_BODIES_ENV

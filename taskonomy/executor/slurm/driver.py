@@ -24,19 +24,18 @@ so a killed driver loses nothing: the next one reattaches.
 
 from __future__ import annotations
 
-import enum
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from taskonomy.executor.runinfo import read_json
 from taskonomy.executor.slurm.accounting import JobRecord, base_id
-from taskonomy.executor.slurm.cluster import ClusterLimits
 from taskonomy.executor.slurm.header import stage_submissions
 from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_path
+from taskonomy.executor.slurm.outcomes import ClusterLike, Outcome, SlurmOutcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import Poller, PollSchedule
 from taskonomy.executor.slurm.states import JobStatus, reconcile
 from taskonomy.executor.slurm.submit import Backend
@@ -69,74 +68,15 @@ _HINTS = {
 }
 
 
-class ClusterLike(Protocol):
-    """What the driver asks of the cluster (:class:`~.cluster.Cluster` is one)."""
-
-    def query(self, job_ids: Iterable[str]) -> dict[str, JobRecord]: ...
-    def cancel(self, job_ids: Sequence[str], *, signal: str | None = None) -> None: ...
-    def limits(self) -> ClusterLimits: ...
-
-
-class Outcome(enum.StrEnum):
-    """Where a job stands when the driver returns."""
-
-    DONE = "done"
-    FAILED = "failed"
-    UPSTREAM_FAILED = "upstream failed"
-    CANCELLED = "cancelled"
-    IN_FLIGHT = "in flight"  # detached: submitted, not finished yet
-
-
-@attrs.frozen
-class SlurmOutcome:
-    """One job's outcome.
-
-    Attributes:
-        job_id: the plan job.
-        state: where it stands.
-        status: the reconciled scheduler status of its last submission (None if never
-            submitted).
-        slurm_job_id: its last array task (``123_4``), empty if never submitted.
-        reason: why it failed or did not run.
-        log: its own log file.
-        attempts: how often it was submitted.
-    """
-
-    job_id: str
-    state: Outcome
-    status: JobStatus | None = None
-    slurm_job_id: str = ""
-    reason: str = ""
-    log: Path | None = None
-    attempts: int = 0
-
-
-@attrs.frozen
-class SlurmRunResult:
-    """What :func:`~taskonomy.executor.slurm.executor.run_slurm` returns.
-
-    Attributes:
-        outcomes: one per plan job, in plan order.
-        detached: the driver returned after submitting (jobs may be in flight).
-        submitted: array submissions (sbatch calls) this invocation made.
-    """
-
-    outcomes: tuple[SlurmOutcome, ...]
-    detached: bool = False
-    submitted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Every job done (detached: none failed, the rest in flight)."""
-        good = {Outcome.DONE, Outcome.IN_FLIGHT} if self.detached else {Outcome.DONE}
-        return all(o.state in good for o in self.outcomes)
-
-    def count(self, state: Outcome) -> int:
-        return sum(o.state is state for o in self.outcomes)
-
-    @property
-    def failed(self) -> list[SlurmOutcome]:
-        return [o for o in self.outcomes if o.state in (Outcome.FAILED, Outcome.CANCELLED)]
+def _summary(job_ids: Sequence[str]) -> str:
+    """``a, b`` for a few jobs, ``12 (evaluate 10, rank 2)`` for many."""
+    if len(job_ids) <= 3:
+        return ", ".join(job_ids)
+    kinds: dict[str, int] = {}
+    for job_id in job_ids:
+        kind = job_id.split("/", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return f"{len(job_ids)} jobs (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")"
 
 
 def _entry_key(job: Job, mem_gb: float, wave: int) -> tuple[int, str, float]:
@@ -189,6 +129,7 @@ class SlurmDriver:
         self._ended_here: set[str] = set()
         self._done: set[str] = set()
         self._completed_at: dict[str, float] = {}
+        self._newly_done: list[str] = []
 
     # --- the loop -------------------------------------------------------------------
 
@@ -420,13 +361,16 @@ class SlurmDriver:
             self._finish(entry, record.status, record)
         if stale:
             self.cluster.cancel(sorted(set(stale)))
+        if self._newly_done:
+            self.echo(f"done: {_summary(self._newly_done)}")
+            self._newly_done.clear()
 
     def _set(self, entry: Entry, status: JobStatus, reason: str) -> None:
         if entry.state is not status:
             entry.state = status
             entry.reason = reason
             if status is JobStatus.COMPLETED:
-                self.echo(f"done: {entry.job_id}")
+                self._newly_done.append(entry.job_id)
             if status.finished:
                 self._ended_here.add(entry.job_id)
 

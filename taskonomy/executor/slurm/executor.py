@@ -21,14 +21,9 @@ from pathlib import Path
 from taskonomy.errors import ExecutionError
 from taskonomy.executor.runinfo import PLAN_FILE, SPEC_FILE
 from taskonomy.executor.slurm.cluster import Cluster
-from taskonomy.executor.slurm.driver import (
-    ClusterLike,
-    Outcome,
-    SlurmDriver,
-    SlurmOutcome,
-    SlurmRunResult,
-)
+from taskonomy.executor.slurm.driver import SlurmDriver
 from taskonomy.executor.slurm.journal import slurm_dir
+from taskonomy.executor.slurm.outcomes import ClusterLike, Outcome, SlurmOutcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.submit import Backend, SubmititBackend
 from taskonomy.planner.jobs import Plan
@@ -137,7 +132,7 @@ def run_slurm(
             echo=echo or _stderr,
         )
         try:
-            return driver.run(detach=detach)
+            result = driver.run(detach=detach)
         except KeyboardInterrupt:
             driver.journal.save()
             (echo or _stderr)(
@@ -145,6 +140,23 @@ def run_slurm(
                 "reattach, or `taskonomy cancel WORKDIR` to stop them"
             )
             raise
+    summarize(result, workdir, echo or _stderr)
+    return result
+
+
+def summarize(result: SlurmRunResult, workdir: Path, echo: Callable[[str], None]) -> None:
+    """One line of counts, then each failed job with its reason and log."""
+    counts = ", ".join(f"{result.count(s)} {s}" for s in Outcome if result.count(s))
+    echo(f"{len(result.outcomes)} jobs: {counts}")
+    for o in result.failed[:20]:
+        echo(f"  {o.state}: {o.job_id} (SLURM {o.slurm_job_id or '-'}): {o.reason}; log {o.log}")
+    if len(result.failed) > 20:
+        echo(f"  ... and {len(result.failed) - 20} more (`taskonomy status {workdir}`)")
+    if result.detached and result.count(Outcome.IN_FLIGHT):
+        echo(
+            f"detached after {result.submitted} submission(s): watch with `taskonomy status "
+            f"{workdir}`, continue with `taskonomy run` (it reattaches)"
+        )
 
 
 __all__ = [
@@ -155,4 +167,5 @@ __all__ = [
     "default_schedule",
     "driver_lock",
     "run_slurm",
+    "summarize",
 ]
