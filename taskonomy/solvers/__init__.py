@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from taskonomy.solvers.api import solve, solve_many, solve_sweep
 from taskonomy.solvers.certificate import CertificateError, certify
-from taskonomy.solvers.formulation import Form, MilpModel, build_model
+from taskonomy.solvers.formulation import Form, MilpModel, build_model, nondominated
 from taskonomy.solvers.output import (
     CurvePoint,
     budget_curve,
@@ -36,6 +36,7 @@ __all__ = [
     "build_model",
     "certify",
     "get_backend",
+    "nondominated",
     "open_solvers",
     "solution_to_dict",
     "solutions_to_dot",

@@ -13,7 +13,7 @@ from taskonomy.affinity.table import AffinityTable
 from taskonomy.errors import SolverError
 from taskonomy.solvers.backends._base import Backend, FloatArray, RawResult
 from taskonomy.solvers.certificate import CertificateError, certify
-from taskonomy.solvers.formulation import MilpModel, build_model, parse_form
+from taskonomy.solvers.formulation import MilpModel, build_model, nondominated, parse_form
 from taskonomy.solvers.problem import Edge, TaxonomyProblem
 from taskonomy.solvers.registry import get_backend
 from taskonomy.solvers.result import Solution, SolveOptions, SolveStatus
@@ -34,12 +34,15 @@ class _Runner:
         self.options = SolveOptions.of(options)
         self.form = parse_form(self.options.form)
         self.backend_cls = get_backend(solver)
-        self.model: MilpModel = build_model(problem, self.form)
+        self.columns = (
+            nondominated(problem) if self.options.prune_dominated else problem.candidate_edges
+        )
+        self.model: MilpModel = build_model(problem, self.form, edges=self.columns)
         self._backend: Backend | None = None
         self._min_cost: dict[int, float | None] = {}
-        self._col = {e: j for j, e in enumerate(problem.candidate_edges)}
+        self._col = {e: j for j, e in enumerate(self.columns)}
         self._by_key = {(e.target, e.sources): j for e, j in self._col.items()}
-        self._ycol = {s: len(problem.candidate_edges) + i for i, s in enumerate(problem.sources)}
+        self._ycol = {s: len(self.columns) + i for i, s in enumerate(problem.sources)}
 
     def __enter__(self) -> _Runner:
         return self
@@ -62,7 +65,10 @@ class _Runner:
             return None
         v = np.zeros(self.model.n_cols)
         for target, sources in solution.edges.items():
-            v[self._by_key[(target, tuple(sources))]] = 1.0
+            j = self._by_key.get((target, tuple(sources)))
+            if j is None:
+                return None  # not a column (pruned): no warm start
+            v[j] = 1.0
         for s in solution.supervised:
             v[self._ycol[s]] = 1.0
         return v
@@ -134,7 +140,7 @@ class _Runner:
         )
 
     def _aux(self, inst: TaxonomyProblem, **kw: object) -> RawResult:
-        model = build_model(inst, self.form, **kw)  # type: ignore[arg-type]
+        model = build_model(inst, self.form, edges=self.columns, **kw)  # type: ignore[arg-type]
         backend = self.backend_cls(model, self.options)
         try:
             return backend.solve(model.row_upper[model.budget_row], model.col_upper, None)

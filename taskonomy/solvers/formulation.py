@@ -16,13 +16,15 @@ Maximise ``Σ r_t p_e x_e`` subject to
 from __future__ import annotations
 
 import enum
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from taskonomy.errors import SolverError
-from taskonomy.solvers.problem import TaxonomyProblem
+from taskonomy.solvers.problem import Edge, TaxonomyProblem
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -104,21 +106,48 @@ class _Rows:
         self.upper.append(upper)
 
 
+def nondominated(problem: TaxonomyProblem) -> tuple[Edge, ...]:
+    """Candidate edges not dominated by an edge into the same target that needs a proper
+    subset of its sources and is worth at least as much.
+
+    Dropping dominated edges keeps the optimum: a solution using one can switch to its
+    dominator without unsupervising anything or losing value.
+    """
+    best: dict[tuple[str, frozenset[str]], float] = {}
+    for e in problem.candidate_edges:
+        key = (e.target, frozenset(e.needs))
+        best[key] = max(best.get(key, -np.inf), problem.value(e))
+    kept = []
+    for e in problem.candidate_edges:
+        needs, value = e.needs, problem.value(e)
+        dominated = any(
+            best.get((e.target, frozenset(sub)), -np.inf) >= value
+            for r in range(1, len(needs))
+            for sub in itertools.combinations(needs, r)
+        )
+        if not dominated:
+            kept.append(e)
+    return tuple(kept)
+
+
 def build_model(
     problem: TaxonomyProblem,
     form: Form = Form.TARGET_SOURCE,
     *,
+    edges: Sequence[Edge] | None = None,
     objective: str = "affinity",
     cover_exactly: bool = True,
     with_budget: bool = True,
 ) -> MilpModel:
     """The sparse model of ``problem`` (edges of every candidate order are columns).
 
-    ``objective="coverage"`` with ``cover_exactly=False`` counts covered targets and
-    ``objective="min-cost"`` with ``with_budget=False`` minimises the label cost of a full
-    cover: the two auxiliary models that explain an infeasible budget.
+    ``edges`` restricts the columns to a subset of the candidates (e.g.
+    :func:`nondominated`). ``objective="coverage"`` with ``cover_exactly=False`` counts
+    covered targets and ``objective="min-cost"`` with ``with_budget=False`` minimises the
+    label cost of a full cover: the two auxiliary models that explain an infeasible
+    budget.
     """
-    edges = problem.candidate_edges
+    edges = tuple(problem.candidate_edges if edges is None else edges)
     n_e = len(edges)
     y_col = {s: n_e + i for i, s in enumerate(problem.sources)}
     n = n_e + len(problem.sources)

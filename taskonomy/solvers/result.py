@@ -27,11 +27,14 @@ class SolveOptions:
         time_limit_s: wall-clock limit per instance (None: no limit).
         threads: solver threads (None: the backend's default).
         form: the linking-constraint form (see :mod:`taskonomy.solvers.formulation`).
+        prune_dominated: leave out edges dominated by a cheaper edge into the same
+            target (exact; see :func:`taskonomy.solvers.formulation.nondominated`).
     """
 
     time_limit_s: float | None = None
     threads: int | None = None
     form: str = "target-source"
+    prune_dominated: bool = True
 
     @classmethod
     def of(cls, value: SolveOptions | Mapping[str, Any] | object | None) -> SolveOptions:

@@ -75,8 +75,13 @@ def test_objective_monotone_in_budget_and_order(table: AffinityTable, orders: li
 @given(problems())
 def test_constraint_forms_share_the_optimum(problem: TaxonomyProblem) -> None:
     """Property: the tight target-source form, the per-edge form and the paper's
-    aggregated form have the same optimum (they have the same integer solutions)."""
-    results = [solve(problem, "highs", SolveOptions(form=f.value)) for f in Form]
+    aggregated form have the same optimum (they have the same integer solutions), with
+    and without pruning dominated edges."""
+    results = [
+        solve(problem, "highs", SolveOptions(form=f.value, prune_dominated=prune))
+        for f in Form
+        for prune in (True, False)
+    ]
     assert len({r.status for r in results}) == 1
     if results[0].objective is not None:
         objectives = [r.objective for r in results]
