@@ -41,6 +41,11 @@ class _Runner:
         self._backend: Backend | None = None
         self._min_cost: dict[int, float | None] = {}
         self._col = {e: j for j, e in enumerate(self.columns)}
+        # Every candidate into each target, best first under the deterministic tie-break.
+        self._ranked = {
+            t: sorted(edges, key=lambda e: _tie_key(problem, e))
+            for t, edges in problem.by_target.items()
+        }
         self._by_key = {(e.target, e.sources): j for e, j in self._col.items()}
         self._ycol = {s: len(self.columns) + i for i, s in enumerate(problem.sources)}
 
@@ -107,20 +112,20 @@ class _Runner:
         assert raw.x is not None
         x = raw.x
         chosen: dict[str, list[Edge]] = {t: [] for t in inst.targets}
-        for e, j in self._col.items():
-            if x[j] > 0.5:
-                chosen[e.target].append(e)
+        for j in np.flatnonzero(x[: len(self.columns)] > 0.5):
+            e = self.columns[j]
+            chosen[e.target].append(e)
         on = [s for s, j in self._ycol.items() if x[j] > 0.5]
         certify(inst, chosen, on, raw.objective)  # what the backend returned
         # Canonical form: sources implied by the chosen edges, and per target the best
         # edge those sources allow, ties broken by order then names (deterministic
         # across backends; it can only raise the objective).
         implied = {s for edges in chosen.values() for s in edges[0].needs}
+        k = inst.max_order
         best = {
-            t: min((e for e in inst.edges_into(t) if set(e.needs) <= implied),
-                   key=lambda e: _tie_key(inst, e))
+            t: next(e for e in self._ranked[t] if e.order <= k and implied.issuperset(e.needs))
             for t in inst.targets
-        }  # fmt: skip
+        }
         supervised = sorted({s for e in best.values() for s in e.needs})
         objective = certify(inst, {t: [e] for t, e in best.items()}, supervised)
         if raw.objective is not None and objective < raw.objective - 1e-6:

@@ -38,7 +38,6 @@ def certify(
     Raises:
         CertificateError: naming the first violated constraint.
     """
-    allowed = set(problem.edges)
     on = set(supervised)
     unknown = on - set(problem.sources)
     if unknown:
@@ -48,7 +47,8 @@ def certify(
         if len(edges) != 1:
             raise CertificateError(f"target {target!r} has {len(edges)} chosen edges, not 1")
         edge = edges[0]
-        if edge not in allowed or edge.target != target:
+        allowed = edge.order <= problem.max_order and edge in problem.by_target.get(target, ())
+        if not allowed or edge.target != target:
             raise CertificateError(f"edge {edge.sources} -> {target!r} is not selectable")
         missing = [s for s in edge.needs if s not in on]
         if missing:

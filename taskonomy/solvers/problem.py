@@ -23,19 +23,18 @@ class Edge:
     target: str
     sources: tuple[str, ...]
     p: float = field(compare=False)
+    #: Whether this is the target's own network (``sources == ("self",)``).
+    is_self: bool = field(init=False, compare=False, repr=False)
+    #: The source tasks that must be supervised for this edge (the ``y_s`` it links to).
+    needs: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    #: ``|S_e|``; 1 for ``self``.
+    order: int = field(init=False, compare=False, repr=False)
 
-    @property
-    def is_self(self) -> bool:
-        return self.sources == (SELF,)
-
-    @property
-    def needs(self) -> tuple[str, ...]:
-        """The source tasks that must be supervised for this edge (``y_s`` it links to)."""
-        return (self.target,) if self.is_self else self.sources
-
-    @property
-    def order(self) -> int:
-        return len(self.sources)
+    def __post_init__(self) -> None:
+        is_self = self.sources == (SELF,)
+        object.__setattr__(self, "is_self", is_self)
+        object.__setattr__(self, "needs", (self.target,) if is_self else self.sources)
+        object.__setattr__(self, "order", len(self.sources))
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
@@ -75,8 +74,17 @@ class TaxonomyProblem:
     importance: Mapping[str, float]
     max_order: int
     budget: float
+    #: ``candidate_edges`` grouped by target (derived; carried along by ``with_limits``).
+    by_target: Mapping[str, tuple[Edge, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
+        if not self.by_target:
+            groups: dict[str, list[Edge]] = {t: [] for t in self.targets}
+            for e in self.candidate_edges:
+                groups.setdefault(e.target, []).append(e)
+            object.__setattr__(self, "by_target", {t: tuple(g) for t, g in groups.items()})
         if isinstance(self.max_order, bool) or self.max_order < 1:
             raise SolverError(f"max order must be an integer >= 1, got {self.max_order}")
         if not math.isfinite(self.budget) or self.budget < 0:
@@ -129,7 +137,8 @@ class TaxonomyProblem:
         return tuple(e for e in self.candidate_edges if e.order <= self.max_order)
 
     def edges_into(self, target: str) -> list[Edge]:
-        return [e for e in self.edges if e.target == target]
+        """The selectable edges into ``target``."""
+        return [e for e in self.by_target.get(target, ()) if e.order <= self.max_order]
 
     def value(self, edge: Edge) -> float:
         """The objective coefficient ``r_t · p_e``."""
@@ -138,5 +147,5 @@ class TaxonomyProblem:
     @property
     def uncoverable(self) -> list[str]:
         """Targets with no selectable edge at all (only baselines, or order too low)."""
-        covered = {e.target for e in self.edges}
-        return [t for t in self.targets if t not in covered]
+        k = self.max_order
+        return [t for t in self.targets if not any(e.order <= k for e in self.by_target[t])]
