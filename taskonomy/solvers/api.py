@@ -85,7 +85,7 @@ class _Runner:
             return Solution(
                 budget, order, name, SolveStatus.INFEASIBLE,
                 reason=f"targets {', '.join(inst.uncoverable)} have no candidate transfer "
-                f"of order <= {order} (only baselines)",
+                f"of order <= {order} (scratch/pixels is not a taxonomy edge)",
             )  # fmt: skip
         raw = self.backend.solve(budget, self.model.col_upper_for(order), warm)
         if raw.status is SolveStatus.INFEASIBLE:
