@@ -48,6 +48,15 @@ class _Runner:
         }
         self._by_key = {(e.target, e.sources): j for e, j in self._col.items()}
         self._ycol = {s: len(self.columns) + i for i, s in enumerate(problem.sources)}
+        costs = problem.label_costs
+        self._need_cost = np.array([math.fsum(costs[s] for s in e.needs) for e in self.columns])
+
+    def col_upper(self, budget: float, order: int) -> FloatArray:
+        """Upper bounds for an instance: 0 for edges above the order or whose sources
+        alone cost more than the budget (exact; it spares the solver finding out)."""
+        ub = self.model.col_upper_for(order)
+        ub[: len(self.columns)][self._need_cost > budget + 1e-9] = 0.0
+        return ub
 
     def __enter__(self) -> _Runner:
         return self
@@ -87,7 +96,7 @@ class _Runner:
                 reason=f"targets {', '.join(inst.uncoverable)} have no candidate transfer "
                 f"of order <= {order} (scratch/pixels is not a taxonomy edge)",
             )  # fmt: skip
-        raw = self.backend.solve(budget, self.model.col_upper_for(order), warm)
+        raw = self.backend.solve(budget, self.col_upper(budget, order), warm)
         if raw.status is SolveStatus.INFEASIBLE:
             return Solution(
                 budget, order, name, raw.status, solve_seconds=raw.seconds,
