@@ -273,6 +273,10 @@ class ExecutorSpec(_Model):
     slurm_jobs_per_task: Annotated[int, Field(ge=1)] | None = None
     slurm_extra_flags: list[str] = []
     slurm_max_retries: Annotated[int, Field(ge=0)] = 2
+    #: After an out-of-memory kill, resubmit in the same run with ``mem x factor`` (off: None).
+    slurm_oom_mem_factor: Annotated[float, Field(gt=1)] | None = None
+    #: The most memory an out-of-memory retry may ask for (GB).
+    slurm_max_mem_gb: Annotated[float, Field(gt=0)] | None = None
 
 
 class Spec(_Model):

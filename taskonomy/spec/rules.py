@@ -102,3 +102,30 @@ def check_spec(spec: Spec) -> None:
         raise SpecRuleError(
             ("dataset", "buildings"), "dataset.buildings applies only to dataset.kind taskonomy"
         )
+    _check_representation(spec)
+
+
+def _check_representation(spec: Spec) -> None:
+    """The encoder must reach the representation's grid from the image by halvings."""
+    size, rep = spec.dataset.image_size, spec.model.representation.size
+    enc = spec.model.encoder
+    path = ("model", "representation", "size")
+    stride = size // rep if rep and size % rep == 0 else 0
+    if stride < 1 or stride & (stride - 1):
+        raise SpecRuleError(
+            path,
+            f"dataset.image_size {size} / representation size {rep} must be a power of two "
+            f"(the encoder halves the resolution per stage); e.g. size {max(1, size // 8)}",
+        )
+    if enc.family == "resnet50" and stride not in (8, 16, 32):
+        sizes = [size // s for s in (8, 16, 32) if size % s == 0]
+        raise SpecRuleError(
+            path, f"resnet50 reaches strides 8, 16 or 32, not {stride}: use a size in {sizes}"
+        )
+    if enc.family == "resnet_mini" and stride > 2 ** len(enc.blocks):
+        raise SpecRuleError(
+            path,
+            f"resnet_mini with {len(enc.blocks)} stage(s) reaches stride at most "
+            f"{2 ** len(enc.blocks)}, but image_size {size} -> size {rep} needs {stride}: "
+            "add a stage to model.encoder.blocks or raise the representation size",
+        )

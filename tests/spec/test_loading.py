@@ -146,6 +146,19 @@ def test_cross_field_rule_points_at_the_value(tmp_path: Path) -> None:
             "name: t\ntasks:\n  - {name: x, kind: 'not a path'}\n  - rgb2depth\n",
             r"unknown task 'not a path'",
         ),
+        (
+            "name: t\ntasks: [rgb2depth, rgb2mist]\ndataset: {image_size: 16}\n"
+            "model: {encoder: {blocks: [1]}, representation: {size: 4}}\n",
+            r"model\.representation\.size.*reaches stride at most 2.*add a stage",
+        ),
+        (
+            "name: t\ntasks: [rgb2depth, rgb2mist]\nmodel: {representation: {size: 24}}\n",
+            r"must be a power of two",
+        ),
+        (
+            "name: t\ntasks: [rgb2depth, rgb2mist]\nexecutor: {slurm_oom_mem_factor: 0.5}\n",
+            r"executor\.slurm_oom_mem_factor",
+        ),
     ],
 )
 def test_invalid_specs(tmp_path: Path, text: str, message: str) -> None:

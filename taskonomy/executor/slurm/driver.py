@@ -119,11 +119,9 @@ class SlurmDriver:
         self.store = ArtifactStore(self.workdir)
         self.journal = Journal(self.workdir)
         ex = spec.executor
-        self.max_retries = int(getattr(ex, "slurm_max_retries", 2))
-        factor = getattr(ex, "slurm_oom_mem_factor", None)
-        self.oom_factor = float(factor) if factor else None
-        cap = getattr(ex, "slurm_max_mem_gb", None)
-        self.max_mem_gb = float(cap) if cap else None
+        self.max_retries = ex.slurm_max_retries
+        self.oom_factor = ex.slurm_oom_mem_factor
+        self.max_mem_gb = ex.slurm_max_mem_gb
         self.submissions = 0
         # Entries that ended during this invocation: only some of those are retried now.
         self._ended_here: set[str] = set()
