@@ -98,6 +98,7 @@ def run_encoder(ctx: JobContext) -> Mapping[str, Any]:
         train,
         device,
         checkpoint=ctx.scratch / "ckpt.pt",
+        checkpoint_every=max(50, train.steps // 20),
         log=ctx.log,
         progress=ctx.progress,
         label=ctx.job.id,
