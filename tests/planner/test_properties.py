@@ -89,7 +89,7 @@ def test_hashes_are_stable(data: dict[str, Any]) -> None:
 
 CHANGES = [
     ("seed", 1),
-    ("dataset.image_size", 48),
+    ("dataset.image_size", 32),
     ("dataset.splits.test", 77),
     ("model.encoder.width", 8),
     ("model.representation.channels", 4),
