@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from taskonomy.cli._app import app, console
+from taskonomy.cli._app import app, console, err_console
 from taskonomy.errors import SolverError
 
 
@@ -122,6 +122,14 @@ def solve(
             "aggregated (the paper's).",
         ),
     ] = "target-source",
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw the taxonomy graphs (one PNG grid per max order) into this folder.",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Solve taxonomies: which tasks to supervise, and how to transfer to the rest.
 
@@ -158,5 +166,12 @@ def solve(
         typer.echo(solutions_to_dot(solutions), nl=False)
     else:
         console.print(solutions_to_text(solutions), markup=False, end="")
+    if plot is not None:
+        from taskonomy.reports import plot_taxonomies
+
+        paths = plot_taxonomies(
+            solutions_to_json(solutions), plot, affinities=table.to_release_dict()
+        )
+        err_console.print(f"wrote {len(paths)} taxonomy figure(s) to {plot}")
     if any(s.status is SolveStatus.ERROR for s in solutions):
         raise typer.Exit(1)

@@ -182,3 +182,19 @@ def test_json_stdout_is_clean_in_a_fresh_process(release_json: Path) -> None:
 
 def test_table_round_trip_through_release_dict() -> None:
     assert AffinityTable.from_release_dict(TABLE.to_release_dict()) == TABLE
+
+
+def test_plot_draws_one_grid_per_order(
+    release_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from matplotlib.image import imread
+
+    out = tmp_path / "figs"
+    args = ["solve", "-a", str(release_json), "--budgets", "1-3", "-k", "1", "-k", "2"]
+    assert main([*args, "--plot", str(out), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["solutions"]  # stdout stays clean JSON
+    assert "wrote 2 taxonomy figure(s)" in captured.err
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["taxonomy_order1.png", "taxonomy_order2.png"]
+    assert float(imread(out / pngs[0]).std()) > 0.01  # not blank
