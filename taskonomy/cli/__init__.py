@@ -16,14 +16,9 @@ from taskonomy.errors import TaskonomyError
 
 
 def _register() -> None:
-    # Imported for their side effect of registering commands on ``app``.
-    import importlib
-    import importlib.util
-
-    for name in ("spec_cmds", "plan", "solve", "run", "status", "report", "manage"):
-        # TODO(lead): import unconditionally once every command module has landed.
-        if importlib.util.find_spec(f"taskonomy.cli.{name}"):
-            importlib.import_module(f"taskonomy.cli.{name}")
+    # Imported for their side effect of registering commands on ``app``; none of them
+    # imports torch at import time.
+    from taskonomy.cli import manage, plan, report, run, solve, spec_cmds, status  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
