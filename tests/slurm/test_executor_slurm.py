@@ -41,11 +41,15 @@ FAST = PollSchedule(min_interval_s=0.5, max_interval_s=2.0)
 SMALL = {str(k): {"gpus": 0, "cpus": 1, "mem_gb": 0.25, "time_min": 5} for k in JobKind}
 
 
+TASKS = ("rgb2depth", "rgb2mist", "reshade")
+EVALUATED_FIRST = (["evaluate", "encoder"], ["evaluate", "scratch"])
+
+
 def tiny(tmp_path: Path, *, max_order: int = 2, **executor: Any) -> tuple[Spec, Plan, Path]:
     spec = Spec.model_validate(
         {
             "name": "tiny",
-            "tasks": ["rgb2depth", "rgb2mist", "reshade"],
+            "tasks": list(TASKS),
             "transfers": {"max_order": max_order, "beam": 2},
             "taxonomy": {"budgets": "1-2"},
             "executor": {"kind": "slurm", "resources": SMALL, **executor},
@@ -81,19 +85,27 @@ def wait_until(what: str, check: Callable[[], bool], timeout_s: float = 60) -> N
 def test_a_tiny_plan_runs_as_arrays_and_packed_arrays(tmp_path: Path) -> None:
     spec, plan, workdir = tiny(tmp_path, resources={**SMALL, "evaluate": {
         **SMALL["evaluate"], "slurm_jobs_per_task": 2}})  # fmt: skip
+    # Submitting everything up front (afterok chains) makes the arrays independent of
+    # when SLURM happens to finish each job; the second call watches them to the end.
+    assert run(spec, plan, workdir, detach=True).ok
     result = run(spec, plan, workdir)
     assert result.ok, [o for o in result.outcomes if o.state is not Outcome.DONE]
     assert calls(workdir) == Counter(dict.fromkeys(plan.jobs, 1))
     journal = Journal.load(workdir)
-    encoders = [journal.entries[f"encoder/{t}"].slurm_job_id for t in ("reshade", "rgb2depth")]
-    assert encoders[0].split("_")[0] == encoders[1].split("_")[0]  # one array
+    encoders = {journal.entries[f"encoder/{t}"].slurm_job_id for t in TASKS}
+    assert len({base.split("_")[0] for base in encoders}) == 1 < len(encoders)  # one array
+    # the six evaluations of encoders and scratch baselines: one array, 2 jobs per task
+    first = [e for j, e in journal.entries.items() if j.split("/")[:2] in EVALUATED_FIRST]
+    assert len(first) == 6 and sorted(len(e.pack) for e in first) == [2] * 6
+    assert len({e.slurm_job_id.split("_")[0] for e in first}) == 1
+    assert len({e.slurm_job_id for e in first}) == 3
     packed = journal.entries["evaluate/encoder/reshade"]
-    assert len(packed.pack) == 2 and packed.slurm_job_id.count("_") == 1  # 2 per task
+    assert packed.slurm_job_id.count("_") == 1
     assert all(journal.entries[j].slurm_job_id == packed.slurm_job_id for j in packed.pack)
     # the manifest records the SLURM ids of the task that produced it
     from taskonomy.executor.store import ArtifactStore
 
-    meta = ArtifactStore(workdir).manifest(plan.jobs["evaluate/encoder/reshade"].hash)
+    meta = ArtifactStore(workdir).manifest(plan.jobs[packed.job_id].hash)
     assert meta is not None
     base, index = packed.slurm_job_id.split("_")
     assert (meta["meta"]["slurm_array_job_id"], meta["meta"]["slurm_array_task_id"]) == (
