@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -35,7 +34,14 @@ from taskonomy.executor.runinfo import read_json
 from taskonomy.executor.slurm.accounting import JobRecord, base_id
 from taskonomy.executor.slurm.header import stage_submissions
 from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_path
-from taskonomy.executor.slurm.outcomes import ClusterLike, Outcome, SlurmOutcome, SlurmRunResult
+from taskonomy.executor.slurm.outcomes import (
+    DEPENDENCY_CANCELLED,
+    HINTS,
+    ClusterLike,
+    SlurmRunResult,
+    job_outcome,
+    summarize,
+)
 from taskonomy.executor.slurm.poll import Poller, PollSchedule
 from taskonomy.executor.slurm.states import JobStatus, reconcile
 from taskonomy.executor.slurm.submit import Backend
@@ -45,8 +51,6 @@ from taskonomy.spec.models import Spec
 
 #: A job the scheduler has not heard of this long after its submission is lost.
 VANISHED_AFTER_S = 300.0
-#: The ``reason`` of an entry SLURM cancelled because a dependency failed.
-DEPENDENCY_CANCELLED = "a dependency failed before it started"
 #: 2 s between polls at least, stretching to 30 s while nothing changes.
 DEFAULT_SCHEDULE = PollSchedule(min_interval_s=2.0, max_interval_s=30.0)
 #: The ``reason`` of an entry the scheduler forgot (neither sacct nor squeue knows it).
@@ -55,28 +59,6 @@ VANISHED = "SLURM lost track of it (neither sacct nor squeue knows its id)"
 COMPLETION_GRACE_S = 20.0
 #: Statuses worth resubmitting within the same run (the job was not at fault).
 RETRY_NOW = frozenset({JobStatus.PREEMPTED, JobStatus.NODE_FAIL})
-
-_HINTS = {
-    JobStatus.TIMEOUT: "it hit its time limit; raise executor.resources.{kind}.time_min",
-    JobStatus.OUT_OF_MEMORY: "it ran out of memory; raise executor.resources.{kind}.mem_gb "
-    "(or set executor.slurm_oom_mem_factor to retry with more)",
-    JobStatus.NODE_FAIL: "its node failed",
-    JobStatus.PREEMPTED: "it was preempted",
-    JobStatus.CANCELLED: "it was cancelled",
-    JobStatus.FAILED: "its array task failed; see its log",
-    JobStatus.COMPLETED: "SLURM says COMPLETED but the job committed no artifact",
-}
-
-
-def _summary(job_ids: Sequence[str]) -> str:
-    """``a, b`` for a few jobs, ``12 (evaluate 10, rank 2)`` for many."""
-    if len(job_ids) <= 3:
-        return ", ".join(job_ids)
-    kinds: dict[str, int] = {}
-    for job_id in job_ids:
-        kind = job_id.split("/", 1)[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
-    return f"{len(job_ids)} jobs (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")"
 
 
 def _entry_key(job: Job, mem_gb: float, wave: int) -> tuple[int, str, float]:
@@ -360,7 +342,7 @@ class SlurmDriver:
         if stale:
             self.cluster.cancel(sorted(set(stale)))
         if self._newly_done:
-            self.echo(f"done: {_summary(self._newly_done)}")
+            self.echo(f"done: {summarize(self._newly_done)}")
             self._newly_done.clear()
 
     def _set(self, entry: Entry, status: JobStatus, reason: str) -> None:
@@ -378,7 +360,7 @@ class SlurmDriver:
             self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
             return
         honest = reconcile(status, result_ok=False)
-        reason = self._outcome_reason(entry) or _HINTS.get(status, str(status))
+        reason = self._outcome_reason(entry) or HINTS.get(status, str(status))
         kind = self.plan.jobs[entry.job_id].kind if entry.job_id in self.plan.jobs else "?"
         reason = reason.format(kind=kind)
         if honest is not JobStatus.CANCELLED:
@@ -398,44 +380,18 @@ class SlurmDriver:
 
     def _result(self, *, detached: bool) -> SlurmRunResult:
         viable = self._viable()
-        outcomes: list[SlurmOutcome] = []
-        for job in self.plan:
-            entry = self.journal.get(job.id)
-            common: dict[str, Any] = {"log": job_log(self.workdir, job.id)}
-            if entry is not None:
-                common.update(
-                    status=entry.state, slurm_job_id=entry.slurm_job_id, attempts=entry.attempts
-                )
-            if self._is_done(job):
-                outcomes.append(SlurmOutcome(job.id, Outcome.DONE, **common))
-            elif entry is not None and entry.active:
-                outcomes.append(SlurmOutcome(job.id, Outcome.IN_FLIGHT, **common))
-            elif (
-                entry is not None
-                and entry.state is JobStatus.CANCELLED
-                and (viable[job.id] or entry.reason != DEPENDENCY_CANCELLED)
-            ):
-                outcomes.append(
-                    SlurmOutcome(job.id, Outcome.CANCELLED, reason=entry.reason, **common)
-                )
-            elif entry is not None and not viable[job.id] and entry.reason != DEPENDENCY_CANCELLED:
-                reason = entry.reason
-                if entry.failures > self.max_retries:
-                    reason += (
-                        f" (failed {entry.failures} time(s); executor.slurm_max_retries="
-                        f"{self.max_retries})"
-                    )
-                outcomes.append(SlurmOutcome(job.id, Outcome.FAILED, reason=reason, **common))
-            else:
-                blocker = next(
+        outcomes = [
+            job_outcome(
+                job.id,
+                self.journal.get(job.id),
+                done=self._is_done(job),
+                viable=viable[job.id],
+                blocker=next(
                     (d for d in job.deps if not self._is_done(self.plan.jobs[d])), "an input"
-                )
-                outcomes.append(
-                    SlurmOutcome(
-                        job.id,
-                        Outcome.UPSTREAM_FAILED,
-                        reason=f"upstream job {blocker} did not complete",
-                        **common,
-                    )
-                )
+                ),
+                max_retries=self.max_retries,
+                log=job_log(self.workdir, job.id),
+            )
+            for job in self.plan
+        ]
         return SlurmRunResult(tuple(outcomes), detached=detached, submitted=self.submissions)

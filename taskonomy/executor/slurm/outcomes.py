@@ -9,13 +9,40 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
 from taskonomy.executor.slurm.accounting import JobRecord
 from taskonomy.executor.slurm.cluster import ClusterLimits
+from taskonomy.executor.slurm.journal import Entry
 from taskonomy.executor.slurm.states import JobStatus
+
+#: The ``reason`` of an entry SLURM cancelled because a dependency failed.
+DEPENDENCY_CANCELLED = "a dependency failed before it started"
+
+#: Why a job ended without its artifact, by the scheduler's status (``{kind}``: its kind).
+HINTS = {
+    JobStatus.TIMEOUT: "it hit its time limit; raise executor.resources.{kind}.time_min",
+    JobStatus.OUT_OF_MEMORY: "it ran out of memory; raise executor.resources.{kind}.mem_gb "
+    "(or set executor.slurm_oom_mem_factor to retry with more)",
+    JobStatus.NODE_FAIL: "its node failed",
+    JobStatus.PREEMPTED: "it was preempted",
+    JobStatus.CANCELLED: "it was cancelled",
+    JobStatus.FAILED: "its array task failed; see its log",
+    JobStatus.COMPLETED: "SLURM says COMPLETED but the job committed no artifact",
+}
+
+
+def summarize(job_ids: Sequence[str]) -> str:
+    """``a, b`` for a few jobs, ``12 (evaluate 10, rank 2)`` for many."""
+    if len(job_ids) <= 3:
+        return ", ".join(job_ids)
+    kinds: dict[str, int] = {}
+    for job_id in job_ids:
+        kind = job_id.split("/", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return f"{len(job_ids)} jobs (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")"
 
 
 class ClusterLike(Protocol):
@@ -86,3 +113,45 @@ class SlurmRunResult:
     @property
     def failed(self) -> list[SlurmOutcome]:
         return [o for o in self.outcomes if o.state in (Outcome.FAILED, Outcome.CANCELLED)]
+
+
+def job_outcome(
+    job_id: str,
+    entry: Entry | None,
+    *,
+    done: bool,
+    viable: bool,
+    blocker: str,
+    max_retries: int,
+    log: Path,
+) -> SlurmOutcome:
+    """One job's outcome from its journal entry and what the driver knows of it.
+
+    Args:
+        job_id: the plan job.
+        entry: its journal entry (None if never submitted).
+        done: its artifact is in the store.
+        viable: it is done, in flight, or could still run once its inputs have.
+        blocker: the first of its inputs that is not done (named when it cannot run).
+        max_retries: ``executor.slurm_max_retries`` (named when it ran out of them).
+        log: its own log file.
+    """
+    common: dict[str, Any] = {"log": log}
+    if entry is not None:
+        common.update(status=entry.state, slurm_job_id=entry.slurm_job_id, attempts=entry.attempts)
+    if done:
+        return SlurmOutcome(job_id, Outcome.DONE, **common)
+    if entry is not None and entry.active:
+        return SlurmOutcome(job_id, Outcome.IN_FLIGHT, **common)
+    if entry is not None and entry.state is JobStatus.CANCELLED:
+        if viable or entry.reason != DEPENDENCY_CANCELLED:
+            return SlurmOutcome(job_id, Outcome.CANCELLED, reason=entry.reason, **common)
+    elif entry is not None and not viable and entry.reason != DEPENDENCY_CANCELLED:
+        reason = entry.reason
+        if entry.failures > max_retries:
+            reason += (
+                f" (failed {entry.failures} time(s); executor.slurm_max_retries={max_retries})"
+            )
+        return SlurmOutcome(job_id, Outcome.FAILED, reason=reason, **common)
+    reason = f"upstream job {blocker} did not complete"
+    return SlurmOutcome(job_id, Outcome.UPSTREAM_FAILED, reason=reason, **common)
