@@ -239,7 +239,10 @@ class JobRunner:
         return [outcomes[j] for j in dict.fromkeys(job_ids)]
 
     def run_batch(self, jobs: Sequence[Job]) -> list[JobOutcome]:
-        """Run ``jobs`` (one kind, dependencies complete) in one body call where possible."""
+        """Run ``jobs`` (one kind, dependencies complete) in one body call where possible.
+
+        If the batch body raises, nothing of the batch is kept and each job runs alone.
+        """
         if not jobs:
             return []
         batch_body = self.bodies.batch_body(jobs[0].kind) if len(jobs) > 1 else None
@@ -263,12 +266,21 @@ class JobRunner:
                 else:
                     metas = [self.bodies.body(jobs[0].kind)(attempts[0].ctx)]
             except Exception as exc:
-                return [self._fail(a, exc, (time.time() - start) / len(attempts)) for a in attempts]
+                if len(attempts) == 1:
+                    return [self._fail(attempts[0], exc, time.time() - start)]
+                # One bad job must not fail the others packed with it: keep nothing of
+                # the batch and run each of its jobs on its own (below, once the batch's
+                # attempts are closed).
+                self._abandon(attempts, exc)
+                isolate = True
+            else:
+                isolate = False
             end = time.time()
-            return [
-                self._commit(a, m, start, end, len(attempts))
-                for a, m in zip(attempts, metas, strict=True)
-            ]
+            if not isolate:
+                return [
+                    self._commit(a, m, start, end, len(attempts))
+                    for a, m in zip(attempts, metas, strict=True)
+                ]
         except BaseException as exc:  # Ctrl-C, SystemExit: keep nothing half-written
             for a in attempts:
                 a.ctx.log.error(
@@ -279,6 +291,20 @@ class JobRunner:
         finally:
             for a in attempts:
                 a.stack.close()
+        return [o for job in jobs for o in self.run_batch([job])]
+
+    def _abandon(self, attempts: Sequence[_Attempt], exc: Exception) -> None:
+        """Log why a batch failed in each of its jobs' logs and discard their outputs."""
+        n = len(attempts)
+        detail = "".join(traceback.format_exception(exc)).rstrip()
+        for a in attempts:
+            self.store.discard(a.ctx.out)
+            a.ctx.log.warning(
+                "the batch of %d %s jobs failed; running each on its own:\n%s",
+                n,
+                a.job.kind,
+                detail,
+            )
 
     def _begin(self, job: Job) -> _Attempt:
         stack = contextlib.ExitStack()
@@ -373,7 +399,8 @@ def execute_jobs(
     """Run ``job_ids`` of the plan recorded in ``workdir`` in this process.
 
     This is what a SLURM array task calls with the ids packed into it. Jobs already
-    complete are skipped; jobs of a kind with a batch body run together in one call.
+    complete are skipped; jobs of a kind with a batch body run together in one call
+    (when that call fails, each of them runs again on its own, so only the bad one fails).
     Returns one outcome per id; a failure is an outcome (its traceback is in the job's
     log), never an exception.
     """

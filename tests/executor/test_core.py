@@ -164,13 +164,30 @@ def test_packed_jobs_share_one_batch_call(loaded: LoadedSpec) -> None:
     assert meta is not None and meta["meta"]["batch_size"] == len(packed)
 
 
-def test_a_failing_batch_fails_each_of_its_jobs(loaded: LoadedSpec) -> None:
+def test_a_failing_batch_reruns_its_jobs_one_by_one_and_only_the_bad_one_fails(
+    loaded: LoadedSpec,
+) -> None:
     _, plan, workdir = prepare_workdir(loaded)
     fake = FakeBodies()
     upstream = [j.id for j in plan if j.kind.value in ("dataset", "encoder", "features")]
     execute_jobs(workdir, upstream, bodies=fake.resolver())
     packed = [j.id for j in plan if j.order == 1 and j.kind.value == "transfer"]
-    fake.fail = {packed[1]}
-    outcomes = execute_jobs(workdir, packed, bodies=fake.resolver())
-    assert {o.state for o in outcomes} == {OutcomeState.FAILED}
-    assert all(o.log is not None and "Traceback" in o.log.read_text() for o in outcomes)
+    assert len(packed) > 2
+    bad = packed[1]
+    fake.fail = {bad}
+    fake.calls.clear()
+    outcomes = {o.job_id: o for o in execute_jobs(workdir, packed, bodies=fake.resolver())}
+    assert fake.batches[-1] == packed  # the batch was tried first...
+    # ...then each job on its own: the batch body stopped at the bad job
+    assert fake.calls == [packed[0], bad, *packed]
+    assert outcomes.pop(bad).state is OutcomeState.FAILED
+    assert {o.state for o in outcomes.values()} == {OutcomeState.DONE}
+    store = ArtifactStore(workdir)
+    for job_id in outcomes:
+        meta = store.manifest(plan.jobs[job_id].hash)
+        assert meta is not None and meta["meta"]["batch_size"] == 1
+    log = log_path(workdir, bad).read_text()
+    assert f"the batch of {len(packed)} transfer jobs failed; running each on its own" in log
+    assert log.count("Traceback") == 2 and log.rstrip().endswith("second line")
+    good = log_path(workdir, packed[0]).read_text()
+    assert "running each on its own" in good and "done in" in good.splitlines()[-1]
