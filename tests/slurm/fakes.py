@@ -38,6 +38,8 @@ class FakeSlurm:
             order); ``"EMPTY"`` means COMPLETED without running the job.
         hold: job ids whose tasks stay RUNNING.
         crash_after: raise KeyboardInterrupt on that query (a killed driver).
+        dependency_reason: the reason a task cancelled for a failed parent shows
+            (real SLURM gives ``Dependency`` or, sometimes, ``None``).
     """
 
     def __init__(self, workdir: Path, max_array_size: int = 1001) -> None:
@@ -51,6 +53,7 @@ class FakeSlurm:
         self.queries = 0
         self.crash_after: int | None = None
         self.cancelled: list[str] = []
+        self.dependency_reason = "Dependency"
 
     # Backend
     def submit(
@@ -96,7 +99,7 @@ class FakeSlurm:
                 continue
             parents = [t.state for d in task.deps for t in self._tasks(d)]
             if any(s in FAILED_STATES for s in parents):
-                task.state, task.reason = "CANCELLED", "Dependency"
+                task.state, task.reason = "CANCELLED", self.dependency_reason
                 continue
             if any(s != "COMPLETED" for s in parents):
                 continue

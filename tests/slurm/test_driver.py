@@ -323,11 +323,13 @@ def test_out_of_memory_waits_for_the_next_run_when_the_spec_does_not_allow_more(
     assert drive(spec, plan, workdir, slurm, fake_time).ok
 
 
+@pytest.mark.parametrize("reason", ["Dependency", "None"])
 def test_dependents_cancelled_by_slurm_are_resubmitted_without_counting(
-    tmp_path: Path, fake_time: FakeTime
+    tmp_path: Path, fake_time: FakeTime, reason: str
 ) -> None:
     spec, plan, workdir = prepare(tmp_path)
     slurm = FakeSlurm(workdir)
+    slurm.dependency_reason = reason
     slurm.fates = {"dataset": ["FAILED"]}
     drive(spec, plan, workdir, slurm, fake_time, detach=True)
     # dataset failed while no driver watched and SLURM cancelled its dependents; the
@@ -340,11 +342,13 @@ def test_dependents_cancelled_by_slurm_are_resubmitted_without_counting(
     assert (enc.attempts, enc.failures, enc.history) == (2, 0, ["101_0"])
 
 
+@pytest.mark.parametrize("reason", ["Dependency", "None"])
 def test_jobs_cancelled_for_a_failed_input_are_upstream_failed(
-    tmp_path: Path, fake_time: FakeTime
+    tmp_path: Path, fake_time: FakeTime, reason: str
 ) -> None:
     spec, plan, workdir = prepare(tmp_path, slurm_max_retries=0)
     slurm = FakeSlurm(workdir)
+    slurm.dependency_reason = reason  # the journal knows what failed when sacct does not
     slurm.fates = {"dataset": ["FAILED"]}
     drive(spec, plan, workdir, slurm, fake_time, detach=True)
     result = drive(spec, plan, workdir, slurm, fake_time)

@@ -250,8 +250,8 @@ class SlurmDriver:
             ):
                 for job_id in pack_ids:
                     self._record_submission(job_id, task_id, stdout, sub.folder, stage, pack_ids)
-                    self.journal.entries[job_id].mem_gb = sub.mem_gb
-                    self.journal.entries[job_id].submitted = now
+                    entry = self.journal.entries[job_id]
+                    entry.mem_gb, entry.submitted, entry.after = sub.mem_gb, now, list(deps)
             self.journal.save()
             base = base_id(submitted.task_ids[0]) if submitted.task_ids else "?"
             waits = f", after {len(deps)} in-flight task(s)" if deps else ""
@@ -311,6 +311,7 @@ class SlurmDriver:
         """Fold one poll's records into the journal (the store first, then SLURM)."""
         now = self.clock()
         stale: list[str] = []
+        cancelled: list[tuple[Entry, JobRecord]] = []
         for entry in list(self.journal):
             if not entry.active:
                 continue
@@ -338,6 +339,11 @@ class SlurmDriver:
                 first = self._completed_at.setdefault(entry.slurm_job_id, now)
                 if now - first < COMPLETION_GRACE_S:
                     continue
+            if record.status is JobStatus.CANCELLED:
+                cancelled.append((entry, record))  # once its parents' ends are known
+                continue
+            self._finish(entry, record.status, record)
+        for entry, record in cancelled:
             self._finish(entry, record.status, record)
         if stale:
             self.cluster.cancel(sorted(set(stale)))
@@ -356,7 +362,8 @@ class SlurmDriver:
 
     def _finish(self, entry: Entry, status: JobStatus, record: JobRecord | None) -> None:
         """A job whose task ended without its artifact: why, and whether it counts."""
-        if status is JobStatus.CANCELLED and record is not None and "Dependency" in record.reason:
+        said = record is not None and "Dependency" in record.reason
+        if status is JobStatus.CANCELLED and (said or self.journal.any_unsuccessful(entry.after)):
             self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
             return
         honest = reconcile(status, result_ok=False)

@@ -13,7 +13,7 @@ The file is rewritten atomically (temporary file and rename) after every change.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,7 @@ from urllib.parse import quote
 import attrs
 
 from taskonomy.errors import ExecutionError
+from taskonomy.executor.slurm.accounting import base_id
 from taskonomy.executor.slurm.states import JobStatus
 from taskonomy.executor.store import write_json_atomic
 
@@ -75,6 +76,7 @@ class Entry:
         submitted: when (epoch seconds) the last submission was made.
         reason: why the job failed, when it did.
         history: SLURM ids of earlier submissions of this job.
+        after: the SLURM ids its submission waited for (``afterok``).
     """
 
     job_id: str
@@ -91,6 +93,7 @@ class Entry:
     submitted: float = 0.0
     reason: str = ""
     history: list[str] = attrs.field(factory=list)
+    after: list[str] = attrs.field(factory=list)
 
     @property
     def active(self) -> bool:
@@ -119,6 +122,7 @@ class Entry:
             submitted=float(data.get("submitted", 0.0)),
             reason=str(data.get("reason", "")),
             history=[str(h) for h in data.get("history", [])],
+            after=[str(a) for a in data.get("after", [])],
         )
 
 
@@ -168,3 +172,20 @@ class Journal:
     def active_ids(self) -> list[str]:
         """SLURM ids of the entries the scheduler may still change, each once."""
         return list(dict.fromkeys(e.slurm_job_id for e in self if e.active and e.slurm_job_id))
+
+    def any_unsuccessful(self, slurm_ids: Collection[str]) -> bool:
+        """Whether any of these tasks or arrays (base ids) ended without success.
+
+        This is how the driver tells a job SLURM cancelled because an ``afterok`` parent
+        failed: sacct does not always give it the reason ``Dependency``.
+        """
+        wanted = set(slurm_ids)
+        if not wanted:
+            return False
+        for entry in self:
+            ended = entry.state.finished and entry.state is not JobStatus.COMPLETED
+            if ended and {entry.slurm_job_id, base_id(entry.slurm_job_id)} & wanted:
+                return True
+            if {i for old in entry.history for i in (old, base_id(old))} & wanted:
+                return True  # that submission of it ended and it was resubmitted
+        return False
