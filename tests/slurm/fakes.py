@@ -28,6 +28,7 @@ class FakeTask:
     deps: list[str]
     state: str = "PENDING"
     reason: str = ""
+    comment: str = ""
 
 
 class FakeSlurm:
@@ -40,6 +41,9 @@ class FakeSlurm:
         crash_after: raise KeyboardInterrupt on that query (a killed driver).
         dependency_reason: the reason a task cancelled for a failed parent shows
             (real SLURM gives ``Dependency`` or, sometimes, ``None``).
+        die_after_sbatch: submissions (1-based) after which the "driver" is killed:
+            the array exists but ``submit`` raises KeyboardInterrupt before returning.
+        duplicate_sbatch: submissions that SLURM accepts twice (a timed-out sbatch).
     """
 
     def __init__(self, workdir: Path, max_array_size: int = 1001) -> None:
@@ -54,18 +58,33 @@ class FakeSlurm:
         self.crash_after: int | None = None
         self.cancelled: list[str] = []
         self.dependency_reason = "Dependency"
+        self.die_after_sbatch: set[int] = set()
+        self.duplicate_sbatch: set[int] = set()
 
     # Backend
     def submit(
-        self, sub: ArraySubmission, packs: Sequence[Sequence[str]], dependency: Sequence[str]
+        self,
+        sub: ArraySubmission,
+        packs: Sequence[Sequence[str]],
+        dependency: Sequence[str],
+        *,
+        comment: str = "",
     ) -> Submitted:
-        base = str(self.next_id)
-        self.next_id += 1
-        ids = [base] if sub.tasks == 1 else [f"{base}_{i}" for i in range(sub.tasks)]
-        for tid, pack in zip(ids, packs, strict=True):
-            self.tasks[tid] = FakeTask(list(pack), list(dependency))
         self.submissions.append((sub, [list(p) for p in packs], list(dependency)))
+        n = len(self.submissions)
+        for _ in range(2 if n in self.duplicate_sbatch else 1):
+            base = str(self.next_id)
+            self.next_id += 1
+            ids = [base] if sub.tasks == 1 else [f"{base}_{i}" for i in range(sub.tasks)]
+            for tid, pack in zip(ids, packs, strict=True):
+                self.tasks[tid] = FakeTask(list(pack), list(dependency), comment=comment)
+        if n in self.die_after_sbatch:
+            raise KeyboardInterrupt
         return Submitted(tuple(ids), tuple(f"/logs/{t}_0_log.out" for t in ids))
+
+    def find_comment(self, comment: str) -> list[str]:
+        bases = [base_id(tid) for tid, t in self.tasks.items() if t.comment == comment]
+        return sorted(set(bases), key=int)
 
     # Cluster
     def limits(self) -> ClusterLimits:

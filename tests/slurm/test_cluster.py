@@ -156,6 +156,27 @@ def test_limits_come_from_the_running_cluster(cluster: Cluster) -> None:
     assert limits.version.startswith("22.05")
 
 
+def test_a_job_is_found_by_its_comment(cluster: Cluster, folder: Path) -> None:
+    import uuid
+
+    import submitit
+
+    token = f"taskonomy-{uuid.uuid4().hex}"  # unique: earlier runs stay in squeue a while
+    ex = submitit.SlurmExecutor(folder=folder)
+    ex.update_parameters(time=1, mem="100M", additional_parameters={"comment": token})
+    job = ex.submit(sum, [1, 2])
+    other = submitit.SlurmExecutor(folder=folder)
+    other.update_parameters(time=1, mem="100M")
+    plain = other.submit(sum, [3])
+    assert cluster.find_comment(token) == [job.job_id]
+    assert cluster.find_comment(token[:-1]) == []
+    assert wait(cluster, [job.job_id, plain.job_id]) == {
+        job.job_id: JobStatus.COMPLETED,
+        plain.job_id: JobStatus.COMPLETED,
+    }
+    assert cluster.find_comment(token) == [job.job_id]  # still, within MinJobAge
+
+
 def test_a_single_function_job_and_a_failing_one(cluster: Cluster, folder: Path) -> None:
     import submitit
 

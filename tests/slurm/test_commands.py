@@ -213,6 +213,15 @@ def test_cancel_signal_and_requeue(make_runner: type[FakeRunner], fake_time: Fak
     ]
 
 
+def test_find_comment_lists_each_array_once(
+    make_runner: type[FakeRunner], fake_time: FakeTime
+) -> None:
+    squeue = "12|taskonomy-a\n12|taskonomy-a\n9|taskonomy-a\n13|taskonomy-ab\n14|(null)\n"
+    runner = make_runner({"squeue": [ok(squeue)]})
+    assert cluster(runner, fake_time).find_comment("taskonomy-a") == ["9", "12"]
+    assert runner.calls == [("squeue", "-h", "--me", "-t", "all", "-o", "%F|%k")]
+
+
 def test_with_retries_wraps_someone_elses_submission(fake_time: FakeTime) -> None:
     """submitit runs sbatch itself and raises with sbatch's error text."""
     attempts: list[int] = []

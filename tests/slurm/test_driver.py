@@ -224,6 +224,33 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_redoes_nothing(
     assert Journal.load(workdir).entries["encoder/rgb2mist"].attempts == 1
 
 
+@pytest.mark.parametrize("twice", [False, True], ids=["once", "sbatch-accepted-twice"])
+def test_an_array_submitted_by_a_driver_killed_before_journaling_it_is_adopted(
+    tmp_path: Path, fake_time: FakeTime, twice: bool
+) -> None:
+    spec, plan, workdir = prepare(tmp_path)
+    slurm = FakeSlurm(workdir)
+    slurm.die_after_sbatch = {2}  # the encoder array: SLURM has it, the journal does not
+    if twice:
+        slurm.duplicate_sbatch = {2}
+    with pytest.raises(KeyboardInterrupt):
+        drive(spec, plan, workdir, slurm, fake_time)
+    encoders = [j for j in plan.jobs if j.startswith("encoder/")]
+    assert not set(encoders) & set(Journal.load(workdir).entries)
+    orphans = sorted({base_id(tid) for tid, t in slurm.tasks.items() if t.pack[0] in encoders})
+    assert len(orphans) == (2 if twice else 1)
+    assert (workdir / "slurm" / "submitting.json").exists()
+    result = drive(spec, plan, workdir, slurm, fake_time)
+    assert result.ok
+    assert sorted(calls(workdir)) == sorted(plan.jobs)  # nothing ran twice
+    entries = Journal.load(workdir).entries
+    assert {base_id(entries[j].slurm_job_id) for j in encoders} == {orphans[0]}
+    assert all(entries[j].attempts == 1 for j in encoders)
+    assert [p for _, p, _ in slurm.submissions].count([[e] for e in encoders]) == 1
+    assert slurm.cancelled == orphans[1:]  # the duplicate
+    assert not (workdir / "slurm" / "submitting.json").exists()
+
+
 # --- honest statuses and retries ----------------------------------------------------------
 
 

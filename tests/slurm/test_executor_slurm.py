@@ -176,6 +176,31 @@ def test_preemption_resumes_from_the_checkpoint_and_a_requeue_still_ends_correct
     assert entry.attempts == 1 and entry.state is JobStatus.COMPLETED  # requeued, not resubmitted
 
 
+def test_an_array_whose_driver_died_right_after_sbatch_is_adopted_not_resubmitted(
+    tmp_path: Path,
+) -> None:
+    from taskonomy.executor.slurm.submit import SubmititBackend
+
+    spec, plan, workdir = tiny(tmp_path, max_order=1)
+
+    class DiesAfterSbatch(SubmititBackend):
+        """sbatch succeeds, then the driver is killed before it journals the ids."""
+
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            super().submit(*args, **kwargs)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(spec, plan, workdir, backend=DiesAfterSbatch(workdir))
+    assert "dataset" not in Journal.load(workdir).entries
+    assert (workdir / "slurm" / "submitting.json").exists()
+    result = run(spec, plan, workdir)
+    assert result.ok, [o for o in result.outcomes if o.state is not Outcome.DONE]
+    assert calls(workdir) == Counter(dict.fromkeys(plan.jobs, 1))
+    assert Journal.load(workdir).entries["dataset"].attempts == 1  # adopted, not resubmitted
+    assert not (workdir / "slurm" / "submitting.json").exists()
+
+
 def test_a_killed_driver_is_rerun_without_redoing_finished_jobs(tmp_path: Path) -> None:
     spec, plan, workdir = tiny(tmp_path, max_order=1)
     script = (

@@ -120,6 +120,21 @@ def test_cancel_stops_what_is_in_flight_and_a_rerun_resubmits_it(
     assert result.ok
 
 
+def test_cancel_also_stops_an_array_a_killed_driver_never_journaled(
+    tmp_path: Path, fake_time: FakeTime
+) -> None:
+    spec, plan, workdir = prepare(tmp_path)
+    slurm = load_object(f"{HERE / 'fakes.py'}:FakeSlurm")(workdir)
+    slurm.die_after_sbatch = {1}
+    driver = SlurmDriver(spec, plan, workdir, cluster=slurm, backend=slurm,
+                         clock=fake_time.clock, sleep=fake_time.sleep)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        driver.run(detach=True)
+    assert Journal.load(workdir).entries == {}
+    assert cancel_run(workdir, slurm) == ["100"] and slurm.tasks["100"].state == "CANCELLED"
+    assert not (workdir / "slurm" / "submitting.json").exists()
+
+
 def test_cancel_and_clean_need_a_slurm_run(tmp_path: Path) -> None:
     _, _, workdir = prepare(tmp_path)
     with pytest.raises(ExecutionError, match=r"has no SLURM job journal .*executor.kind=slurm"):

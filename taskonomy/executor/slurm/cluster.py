@@ -362,6 +362,17 @@ class Cluster:
                 records.setdefault(job_id, rec)
         return records
 
+    def find_comment(self, comment: str) -> list[str]:
+        """Ids (an array's base id) of this user's jobs with ``--comment=comment`` that
+        ``squeue`` still shows (queued, running, or ended less than ``MinJobAge`` ago)."""
+        out = self.run(["squeue", "-h", "--me", "-t", "all", "-o", "%F|%k"]).stdout
+        found: dict[str, None] = {}
+        for line in out.splitlines():
+            base, _, text = line.partition("|")
+            if text.strip() == comment and base.strip():
+                found[base.strip()] = None
+        return sorted(found, key=_numeric)
+
     def cancel(self, job_ids: Sequence[str], *, signal: str | None = None) -> None:
         """``scancel`` jobs, or send them ``signal`` (e.g. ``USR2``) without ending them."""
         if job_ids:

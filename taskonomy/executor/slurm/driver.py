@@ -33,6 +33,7 @@ import attrs
 from taskonomy.executor.runinfo import read_json
 from taskonomy.executor.slurm.accounting import JobRecord, base_id
 from taskonomy.executor.slurm.header import stage_submissions
+from taskonomy.executor.slurm.intents import Intent, Intents
 from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_path
 from taskonomy.executor.slurm.outcomes import (
     DEPENDENCY_CANCELLED,
@@ -44,7 +45,7 @@ from taskonomy.executor.slurm.outcomes import (
 )
 from taskonomy.executor.slurm.poll import Poller, PollSchedule
 from taskonomy.executor.slurm.states import JobStatus, reconcile
-from taskonomy.executor.slurm.submit import Backend
+from taskonomy.executor.slurm.submit import Backend, task_logs
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, JobState, Plan
 from taskonomy.spec.models import Spec
@@ -100,6 +101,7 @@ class SlurmDriver:
         self.echo = echo
         self.store = ArtifactStore(self.workdir)
         self.journal = Journal(self.workdir)
+        self.intents = Intents(self.workdir)
         ex = spec.executor
         self.max_retries = ex.slurm_max_retries
         self.oom_factor = ex.slurm_oom_mem_factor
@@ -131,6 +133,7 @@ class SlurmDriver:
         return self._result(detached=detach)
 
     def _reattach(self) -> None:
+        self._adopt()
         for entry in self.journal:
             job = self.plan.jobs.get(entry.job_id)
             if job is not None and self._is_done(job):
@@ -242,17 +245,13 @@ class SlurmDriver:
                 for i in range(sub.tasks)
             ]
             deps = self._dependency([j for p in packs for j in p])
-            submitted = self.backend.submit(sub, packs, deps)
+            intent = Intent.new(stage, sub.folder, packs, deps, sub.mem_gb, self.clock())
+            self.intents.add(intent)  # a driver killed during sbatch leaves it behind
+            submitted = self.backend.submit(sub, packs, deps, comment=intent.token)
             self.submissions += 1
-            now = self.clock()
-            for pack_ids, task_id, stdout in zip(
-                packs, submitted.task_ids, submitted.stdout, strict=True
-            ):
-                for job_id in pack_ids:
-                    self._record_submission(job_id, task_id, stdout, sub.folder, stage, pack_ids)
-                    entry = self.journal.entries[job_id]
-                    entry.mem_gb, entry.submitted, entry.after = sub.mem_gb, now, list(deps)
+            self._record(intent, submitted.task_ids, submitted.stdout)
             self.journal.save()
+            self.intents.drop(intent.token)
             base = base_id(submitted.task_ids[0]) if submitted.task_ids else "?"
             waits = f", after {len(deps)} in-flight task(s)" if deps else ""
             self.echo(
@@ -260,30 +259,39 @@ class SlurmDriver:
                 f"{sum(map(len, packs))} job(s), {pack}/task, {sub.mem_gb:g} GB{waits})"
             )
 
-    def _record_submission(
-        self,
-        job_id: str,
-        task_id: str,
-        stdout: str,
-        folder: Path,
-        stage: str,
-        pack: list[str],
-    ) -> None:
-        prev = self.journal.get(job_id)
-        self.journal.entries[job_id] = Entry(
-            job_id=job_id,
-            slurm_job_id=task_id,
-            state=JobStatus.PENDING,
-            log=str(job_log(self.workdir, job_id)),
-            slurm_log=stdout,
-            folder=str(folder),
-            stage=stage,
-            pack=list(pack),
-            attempts=(prev.attempts + 1) if prev else 1,
-            failures=prev.failures if prev else 0,
-            history=[*prev.history, prev.slurm_job_id] if prev else [],
-        )
-        self._ended_here.discard(job_id)
+    def _record(self, intent: Intent, task_ids: Sequence[str], stdout: Sequence[str]) -> None:
+        """Journal entries for the jobs of one submitted array (task ``i`` runs pack ``i``)."""
+        for pack, task_id, log in zip(intent.packs, task_ids, stdout, strict=True):
+            for job_id in pack:
+                self.journal.record_submission(
+                    job_id,
+                    task_id,
+                    slurm_log=log,
+                    folder=intent.folder,
+                    stage=intent.stage,
+                    pack=list(pack),
+                    mem_gb=intent.mem_gb,
+                    submitted=intent.submitted,
+                    after=list(intent.after),
+                )
+                self._ended_here.discard(job_id)
+
+    def _adopt(self) -> None:
+        """Journal the arrays of submissions a killed driver made but did not record."""
+        for intent in self.intents.load():
+            found = self.cluster.find_comment(intent.token)
+            if not found:
+                continue  # never submitted, or ended (the store knows what it did)
+            base, *extra = found  # a retried sbatch that timed out may have made two
+            ids = intent.task_ids(base)
+            self._record(intent, ids, task_logs(Path(intent.folder), ids))
+            self.cluster.cancel(extra)
+            dup = f"; cancelled its duplicates {', '.join(extra)}" if extra else ""
+            self.echo(
+                f"adopted {intent.stage}: SLURM job {base}, submitted by a stopped driver{dup}"
+            )
+        self.journal.save()
+        self.intents.clear()
 
     def _dependency(self, job_ids: Sequence[str]) -> list[str]:
         """SLURM ids the given jobs must wait for: their in-flight dependencies' tasks.
@@ -296,14 +304,7 @@ class SlurmDriver:
                 entry = self.journal.get(dep)
                 if entry is not None and entry.active and not self._is_done(self.plan.jobs[dep]):
                     wanted[entry.slurm_job_id] = None
-        tasks_of: dict[str, set[str]] = {}
-        for entry in self.journal:
-            tasks_of.setdefault(base_id(entry.slurm_job_id), set()).add(entry.slurm_job_id)
-        out: list[str] = []
-        for base in dict.fromkeys(base_id(t) for t in wanted):
-            mine = {t for t in wanted if base_id(t) == base}
-            out.extend([base] if mine >= tasks_of.get(base, set()) else sorted(mine))
-        return out
+        return self.journal.by_array(list(wanted))
 
     # --- reconciliation -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import attrs
 
 from taskonomy.errors import ExecutionError
 from taskonomy.executor.slurm.accounting import base_id
+from taskonomy.executor.slurm.intents import Intents
 from taskonomy.executor.slurm.journal import Entry, Journal, outcome_path
 from taskonomy.executor.slurm.outcomes import ClusterLike
 from taskonomy.executor.slurm.states import JobStatus
@@ -42,8 +43,13 @@ def cancel_run(workdir: Path, cluster: ClusterLike) -> list[str]:
     """
     journal = _journal(workdir)
     ids = journal.active_ids()
+    # arrays a killed driver submitted but never journaled (see .intents)
+    intents = Intents(workdir)
+    for intent in intents.load():
+        ids += [i for i in cluster.find_comment(intent.token) if i not in ids]
     if ids:
         cluster.cancel(ids)
+    intents.clear()
     for entry in journal:
         if entry.active:
             entry.state = JobStatus.CANCELLED

@@ -13,7 +13,7 @@ The file is rewritten atomically (temporary file and rename) after every change.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -189,3 +189,48 @@ class Journal:
             if {i for old in entry.history for i in (old, base_id(old))} & wanted:
                 return True  # that submission of it ended and it was resubmitted
         return False
+
+    def record_submission(
+        self,
+        job_id: str,
+        slurm_job_id: str,
+        *,
+        slurm_log: str,
+        folder: str,
+        stage: str,
+        pack: list[str],
+        mem_gb: float,
+        submitted: float,
+        after: list[str],
+    ) -> Entry:
+        """A new PENDING entry for ``job_id``, carrying over its attempts and history."""
+        prev = self.get(job_id)
+        entry = self.entries[job_id] = Entry(
+            job_id=job_id,
+            slurm_job_id=slurm_job_id,
+            state=JobStatus.PENDING,
+            log=str(job_log(self.workdir, job_id)),
+            slurm_log=slurm_log,
+            folder=folder,
+            stage=stage,
+            pack=pack,
+            attempts=(prev.attempts + 1) if prev else 1,
+            failures=prev.failures if prev else 0,
+            mem_gb=mem_gb,
+            submitted=submitted,
+            history=[*prev.history, prev.slurm_job_id] if prev else [],
+            after=after,
+        )
+        return entry
+
+    def by_array(self, task_ids: Sequence[str]) -> list[str]:
+        """``task_ids`` with every array all of whose journaled tasks are among them named
+        by its base id (``12`` for ``12_0, 12_1``), in first-seen order."""
+        tasks_of: dict[str, set[str]] = {}
+        for entry in self:
+            tasks_of.setdefault(base_id(entry.slurm_job_id), set()).add(entry.slurm_job_id)
+        out: list[str] = []
+        for base in dict.fromkeys(base_id(t) for t in task_ids):
+            mine = {t for t in task_ids if base_id(t) == base}
+            out.extend([base] if mine >= tasks_of.get(base, set()) else sorted(mine))
+        return out

@@ -42,24 +42,41 @@ class Backend(Protocol):
     """Submits one array whose task ``i`` runs the plan jobs ``packs[i]``."""
 
     def submit(
-        self, sub: ArraySubmission, packs: Sequence[Sequence[str]], dependency: Sequence[str]
+        self,
+        sub: ArraySubmission,
+        packs: Sequence[Sequence[str]],
+        dependency: Sequence[str],
+        *,
+        comment: str = "",
     ) -> Submitted: ...
 
 
-def submission_parameters(sub: ArraySubmission, dependency: Sequence[str]) -> dict[str, Any]:
+def submission_parameters(
+    sub: ArraySubmission, dependency: Sequence[str], comment: str = ""
+) -> dict[str, Any]:
     """submitit parameters of ``sub``, with ``afterok`` on ``dependency`` when non-empty.
 
     ``--kill-on-invalid-dep=yes`` makes SLURM cancel the array when a parent fails, on
     clusters that do not set ``DependencyParameters=kill_invalid_depend`` (otherwise the
-    array would stay pending forever).
+    array would stay pending forever). ``comment`` becomes ``--comment`` (the token that
+    lets a later driver find the array, see :mod:`.intents`).
     """
     params = sub.submitit_parameters()
+    extra = dict(params["additional_parameters"])
     if dependency:
-        extra = dict(params["additional_parameters"])
         extra["dependency"] = "afterok:" + ":".join(dependency)
         extra["kill-on-invalid-dep"] = "yes"
-        params["additional_parameters"] = extra
+    if comment:
+        extra["comment"] = comment
+    params["additional_parameters"] = extra
     return params
+
+
+def task_logs(folder: Path, task_ids: Sequence[str]) -> tuple[str, ...]:
+    """submitit's stdout file of each task (what :class:`Submitted` lists)."""
+    from submitit.core.utils import JobPaths
+
+    return tuple(str(JobPaths(folder, job_id=t, task_id=0).stdout) for t in task_ids)
 
 
 class SubmititBackend:
@@ -87,14 +104,19 @@ class SubmititBackend:
         self._max_num_timeout = max_num_timeout
 
     def submit(
-        self, sub: ArraySubmission, packs: Sequence[Sequence[str]], dependency: Sequence[str]
+        self,
+        sub: ArraySubmission,
+        packs: Sequence[Sequence[str]],
+        dependency: Sequence[str],
+        *,
+        comment: str = "",
     ) -> Submitted:
         import submitit
 
         if len(packs) != sub.tasks:
             raise ValueError(f"{sub.name}: {len(packs)} packs for {sub.tasks} tasks")
         executor = submitit.SlurmExecutor(folder=sub.folder, max_num_timeout=self._max_num_timeout)
-        executor.update_parameters(**submission_parameters(sub, dependency))
+        executor.update_parameters(**submission_parameters(sub, dependency, comment))
         task = PackTask(self.workdir)
         args = [list(pack) for pack in packs]
 
