@@ -21,14 +21,19 @@ resized to ``image_size``, then mapped onto the same label ranges as the mini ge
 * ``segment_semantic``: class ids, ids outside the task's classes become 0 (background);
   ``segment_unsup25d``: segment ids modulo the task's classes.
 * ``class_object``, ``class_scene``, ``room_layout``, ``vanishing_point``: a ``.npy``
-  vector per view (the release's ``point_info`` JSON must be converted first): the first
-  ``C`` entries, thresholded at 0.5 (multilabel), arg-maxed (classification) or as is.
+  vector per view: the first ``C`` entries, thresholded at 0.5 (multilabel), arg-maxed
+  (classification) or as is.
+* ``vanishing_point`` without its own folder is read from the release's ``point_info``
+  JSON (``point_<p>_view_<v>_domain_point_info.json``): its
+  ``vanishing_points_gaussian_sphere`` x, y and z directions, concatenated. Room layout
+  has no such field and still needs its ``.npy`` vectors.
 
 PNG decoding needs Pillow (installed with matplotlib); it is imported only here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -71,11 +76,15 @@ TASK_DOMAINS: dict[str, str] = {
     "vanishing_point": "vanishing_point",
 }
 _VECTOR_DOMAINS = frozenset({"class_object", "class_scene", "room_layout", "vanishing_point"})
+#: Where a task's label is read from when its own domain folder is missing.
+_FALLBACK_DOMAINS = {"vanishing_point": "point_info"}
+#: The ``point_info`` field holding the vanishing points (x, y, z: 3 values each).
+VP_FIELD = "vanishing_points_gaussian_sphere"
 _RGB_NAME = re.compile(r"^point_(\d+)_view_(\d+)_domain_rgb\.png$")
 
 
 def _view_file(folder: Path, point: int, view: int, domain: str) -> Path:
-    ext = "npy" if domain in _VECTOR_DOMAINS else "png"
+    ext = "json" if domain == "point_info" else "npy" if domain in _VECTOR_DOMAINS else "png"
     return folder / f"point_{point}_view_{view}_domain_{domain}.{ext}"
 
 
@@ -111,6 +120,16 @@ class _Layout:
         base = self.root / domain
         nested = base / "taskonomy" / building
         return nested if nested.is_dir() else base / building
+
+    def domain(self, building: str, task: str) -> str:
+        """The domain ``task``'s labels come from for ``building`` (its own, or the
+        fallback when only that was downloaded)."""
+        own = TASK_DOMAINS[task]
+        fallback = _FALLBACK_DOMAINS.get(task)
+        missing = not self.folder(building, own).is_dir()
+        if fallback and missing and self.folder(building, fallback).is_dir():
+            return fallback
+        return own
 
     def views(self, building: str) -> list[tuple[int, int]]:
         files = self.folder(building, "rgb").iterdir()
@@ -196,13 +215,28 @@ def _resize(arr: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
     return np.asarray(ndimage.zoom(np.nan_to_num(a, nan=fill), zoom, order=1))
 
 
+def _point_info_vector(path: Path) -> np.ndarray:
+    """The vanishing points a ``point_info`` JSON holds: x, y, z directions, 9 values."""
+    try:
+        vps = json.loads(path.read_text(encoding="utf-8"))[VP_FIELD]
+        vec = np.asarray([float(c) for axis in "xyz" for c in vps[axis]], dtype=np.float64)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{str(path)!r} has no readable {VP_FIELD!r} (x, y and z lists): {exc}"
+        ) from None
+    return vec
+
+
 def _decode(info: TaskInfo, path: Path, size: int) -> np.ndarray:
     """One view's label of built-in ``info`` from the release file ``path``."""
     domain = TASK_DOMAINS[info.name]
     if domain in _VECTOR_DOMAINS:
         if not path.is_file():
             raise DataError(f"missing file {str(path)!r}; the domain folder is incomplete")
-        vec = np.asarray(np.load(path), dtype=np.float64).ravel()
+        if path.suffix == ".json":
+            vec = _point_info_vector(path)
+        else:
+            vec = np.asarray(np.load(path), dtype=np.float64).ravel()
         if vec.size < max(info.channels, 1):
             raise DataError(
                 f"{str(path)!r} holds {vec.size} values; task {info.name!r} needs at least "
@@ -266,16 +300,20 @@ def prepare_taskonomy(
                 "dataset for it or drop it"
             )
     assignment = _assign_buildings(params, layout.buildings, sizes, seed)
-    domains = {"rgb": "the images", **{TASK_DOMAINS[t.name]: repr(t.name) for t in stored}}
     for split in SPLITS:
         for building in assignment[split]:
-            for domain, user in domains.items():
+            needs: dict[str, str | None] = {"rgb": None}
+            needs.update({layout.domain(building, t.name): t.name for t in stored})
+            for domain, task in needs.items():
                 folder = layout.folder(building, domain)
                 if not folder.is_dir():
+                    alt = _FALLBACK_DOMAINS.get(task or "")
+                    tars = [f"{building}_{d}.tar" for d in (domain, alt) if d]
                     raise DataError(
-                        f"domain {domain!r} needed by {user} is missing for building "
-                        f"{building!r}: no folder {str(folder)!r}; download that domain "
-                        f"(e.g. {building}_{domain}.tar) into it, or drop the task"
+                        f"domain {domain!r} needed by {repr(task) if task else 'the images'} "
+                        f"is missing for building {building!r}: no folder {str(folder)!r}; "
+                        f"download that domain (e.g. {' or '.join(tars)}) into it, or drop "
+                        "the task"
                     )
     index = common_index(params, size, stored)
     index["splits"] = {}
@@ -292,7 +330,7 @@ def prepare_taskonomy(
             img8 = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
             writer.images[i] = img8.transpose(2, 0, 1)
             for t in stored:
-                domain = TASK_DOMAINS[t.name]
+                domain = layout.domain(building, t.name)
                 path = _view_file(layout.folder(building, domain), point, view, domain)
                 writer.labels[t.name][i] = _decode(t, path, size)
         writer.close()

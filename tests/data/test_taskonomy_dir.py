@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,53 @@ def test_reads_the_release_layout(tmp_path: Path, per_domain: bool) -> None:
     inputs, target = test.encoder_batch(BUILTIN_TASKS["autoencoder"], np.arange(3),
                                         np.random.default_rng(0))  # fmt: skip
     assert np.array_equal(inputs, target)
+
+
+def _point_info(
+    root: Path, per_domain: bool, value: Any = None
+) -> dict[tuple[str, int, int], list[float]]:
+    """point_info JSON per view (no vanishing_point folder); returns the 9-vectors."""
+    expected = {}
+    for bi, building in enumerate(BUILDINGS):
+        for p, v in VIEWS:
+            name = f"point_{p}_view_{v}_domain_point_info.json"
+            path = root / "point_info" / building / name if per_domain else (
+                root / building / "point_info" / name)  # fmt: skip
+            vps = {"x": [1.0, 0.1 * bi, 0.0], "y": [0.0, 1.0, 0.1 * v], "z": [0.0, 0.0, -1.0]}
+            doc = {"point_uuid": "u", "view_id": v, "vanishing_points_gaussian_sphere": vps}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(doc if value is None else value))
+            expected[building, p, v] = vps["x"] + vps["y"] + vps["z"]
+    return expected
+
+
+@pytest.mark.parametrize("per_domain", [False, True], ids=["per-building", "per-domain"])
+def test_vanishing_points_come_from_point_info_when_that_is_what_was_downloaded(
+    tmp_path: Path, per_domain: bool
+) -> None:
+    raw = tmp_path / "raw"
+    _write(raw, per_domain)
+    expected = _point_info(raw, per_domain)
+    buildings = {"encoder_train": ["allensville"], "transfer_train": ["beechwood"],
+                 "test": ["darden"]}  # fmt: skip
+    vp = BUILTIN_TASKS["vanishing_point"]
+    prepare_dataset(_params(raw, buildings=buildings), [vp], tmp_path / "d")
+    got = open_split(tmp_path / "d", "test").label(vp)
+    assert got.shape == (3, 9) and got.dtype == np.float32
+    assert np.allclose(got, [expected["darden", p, v] for p, v in VIEWS])
+
+
+def test_point_info_errors(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    _write(raw)
+    vp = BUILTIN_TASKS["vanishing_point"]
+    with pytest.raises(DataError, match=r"domain 'vanishing_point' needed by 'vanishing_point' .*"
+                       r"\(e.g. \w+_vanishing_point.tar or \w+_point_info.tar\)"):  # fmt: skip
+        prepare_dataset(_params(raw), [vp], tmp_path / "d")
+    _point_info(raw, False, value={"vanishing_points_gaussian_sphere": {"x": [1.0]}})
+    with pytest.raises(DataError, match=r"point_info.json' has no readable "
+                       r"'vanishing_points_gaussian_sphere' \(x, y and z lists\)"):  # fmt: skip
+        prepare_dataset(_params(raw), [vp], tmp_path / "d")
 
 
 def test_deterministic_building_split(tmp_path: Path) -> None:
