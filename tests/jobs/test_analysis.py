@@ -20,6 +20,8 @@ from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec
 from taskonomy.spec.models import JobKind
 
+from .conftest import job_context
+
 N_TEST = 64
 #: Mean loss of each source when transferred to each target: lower is better.
 QUALITY = {
@@ -66,16 +68,7 @@ class Runner:
         self.rng = np.random.default_rng(0)
 
     def ctx(self, job_id: str) -> JobContext:
-        job = self.plan.jobs[job_id]
-        return JobContext(
-            job=job,
-            plan=self.plan,
-            spec=self.spec,
-            workdir=self.workdir,
-            store=self.store,
-            out=self.store.begin(job),
-            scratch=self.workdir / "scratch" / job.hash,
-        )
+        return job_context(self.spec, self.plan, self.workdir, self.store, job_id)
 
     def fake_evaluation(self, job_id: str) -> None:
         ctx = self.ctx(job_id)

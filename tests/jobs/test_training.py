@@ -25,6 +25,8 @@ from taskonomy.spec import Spec
 from taskonomy.spec.models import JobKind
 from taskonomy.tasks.bank import BUILTIN_TASKS, InputTransform, OutputKind, TaskInfo
 
+from .conftest import job_context
+
 SIZE = 16
 SPLITS = {"encoder_train": 48, "transfer_train": 32, "test": 16}
 TINY: dict[str, Any] = {
@@ -89,17 +91,7 @@ class Runner:
         self.meta: dict[str, Mapping[str, Any]] = {}
 
     def context(self, job_id: str) -> JobContext:
-        job = self.plan.jobs[job_id]
-        return JobContext(
-            job=job,
-            plan=self.plan,
-            spec=self.spec,
-            workdir=self.workdir,
-            store=self.store,
-            out=self.store.begin(job),
-            scratch=self.workdir / "scratch" / job.hash,
-            device="cpu",
-        )
+        return job_context(self.spec, self.plan, self.workdir, self.store, job_id)
 
     def run(self, job_ids: list[str], body: Callable[[list[JobContext]], list[Any]]) -> None:
         ctxs = [self.context(j) for j in job_ids]
