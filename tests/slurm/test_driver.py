@@ -381,8 +381,14 @@ def test_jobs_cancelled_for_a_failed_input_are_upstream_failed(
     result = drive(spec, plan, workdir, slurm, fake_time)
     assert states(result)["dataset"] is Outcome.FAILED
     assert states(result)["encoder/reshade"] is Outcome.UPSTREAM_FAILED
-    enc = Journal.load(workdir).entries["encoder/reshade"]
+    entries = Journal.load(workdir).entries
+    enc = entries["encoder/reshade"]
     assert (enc.state, enc.reason, enc.failures) == (JobStatus.CANCELLED, DEPENDENCY_CANCELLED, 0)
+    # the whole chain below it, whatever order the journal lists it in (affinity/* comes
+    # before the evaluate/* arrays it waited for)
+    below = {j: (e.state, e.reason) for j, e in entries.items() if j != "dataset"}
+    assert set(below.values()) == {(JobStatus.CANCELLED, DEPENDENCY_CANCELLED)}
+    assert "affinity/reshade" in below
 
 
 def test_a_never_satisfiable_dependency_is_cancelled_by_the_driver(

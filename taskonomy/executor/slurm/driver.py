@@ -44,6 +44,7 @@ from taskonomy.executor.slurm.outcomes import (
     summarize,
 )
 from taskonomy.executor.slurm.poll import Poller, PollSchedule
+from taskonomy.executor.slurm.retry import VANISHED, RetryRules
 from taskonomy.executor.slurm.states import JobStatus, reconcile
 from taskonomy.executor.slurm.submit import Backend, task_logs
 from taskonomy.executor.store import ArtifactStore
@@ -54,16 +55,8 @@ from taskonomy.spec.models import Spec
 VANISHED_AFTER_S = 300.0
 #: 2 s between polls at least, stretching to 30 s while nothing changes.
 DEFAULT_SCHEDULE = PollSchedule(min_interval_s=2.0, max_interval_s=30.0)
-#: The ``reason`` of an entry the scheduler forgot (neither sacct nor squeue knows it).
-VANISHED = "SLURM lost track of it (neither sacct nor squeue knows its id)"
 #: How long a job SLURM calls COMPLETED may take to show its artifact (NFS caching).
 COMPLETION_GRACE_S = 20.0
-#: Statuses worth resubmitting within the same run (the job was not at fault).
-RETRY_NOW = frozenset({JobStatus.PREEMPTED, JobStatus.NODE_FAIL})
-
-
-def _entry_key(job: Job, mem_gb: float, wave: int) -> tuple[int, str, float]:
-    return (wave, job.stage, mem_gb)
 
 
 class SlurmDriver:
@@ -102,10 +95,7 @@ class SlurmDriver:
         self.store = ArtifactStore(self.workdir)
         self.journal = Journal(self.workdir)
         self.intents = Intents(self.workdir)
-        ex = spec.executor
-        self.max_retries = ex.slurm_max_retries
-        self.oom_factor = ex.slurm_oom_mem_factor
-        self.max_mem_gb = ex.slurm_max_mem_gb
+        self.rules = RetryRules.from_spec(spec.executor)
         self.submissions = 0
         # Entries that ended during this invocation: only some of those are retried now.
         self._ended_here: set[str] = set()
@@ -157,22 +147,7 @@ class SlurmDriver:
 
     def _eligible(self, job: Job) -> bool:
         """Whether ``job`` itself may be submitted now (dependencies aside)."""
-        entry = self.journal.get(job.id)
-        if entry is None:
-            return True
-        if entry.active:
-            return False
-        if entry.state is JobStatus.COMPLETED:  # its artifact was removed since
-            return True
-        if entry.state is JobStatus.CANCELLED:
-            return entry.reason == DEPENDENCY_CANCELLED or job.id not in self._ended_here
-        if entry.failures > self.max_retries:
-            return False
-        if job.id not in self._ended_here:
-            return True  # failed in an earlier run: retried by this one
-        if entry.state is JobStatus.OUT_OF_MEMORY:
-            return self.oom_factor is not None
-        return entry.state in RETRY_NOW or entry.reason == VANISHED
+        return self.rules.eligible(self.journal.get(job.id), ended_here=job.id in self._ended_here)
 
     def _viable(self) -> dict[str, bool]:
         """Per job: done, in flight, or able to run once its inputs are (plan order)."""
@@ -185,18 +160,6 @@ class SlurmDriver:
                 or (self._eligible(job) and all(viable[d] for d in job.deps))
             )
         return viable
-
-    def _mem_gb(self, job: Job) -> float:
-        entry = self.journal.get(job.id)
-        mem = job.resources.mem_gb
-        if entry is None:
-            return mem
-        if entry.state is JobStatus.OUT_OF_MEMORY and self.oom_factor is not None:
-            mem = max(mem, entry.mem_gb * self.oom_factor)
-            if self.max_mem_gb is not None:
-                mem = min(mem, max(self.max_mem_gb, job.resources.mem_gb))
-            return mem
-        return max(mem, entry.mem_gb)
 
     # --- submission -----------------------------------------------------------------
 
@@ -222,7 +185,8 @@ class SlurmDriver:
         groups: dict[tuple[int, str, float], list[Job]] = {}
         for job_id, level in wave.items():
             job = self.plan.jobs[job_id]
-            groups.setdefault(_entry_key(job, self._mem_gb(job), level), []).append(job)
+            mem = self.rules.mem_gb(self.journal.get(job.id), job.resources.mem_gb)
+            groups.setdefault((level, job.stage, mem), []).append(job)
         for (_, stage, mem), jobs in sorted(groups.items(), key=lambda kv: kv[0][0]):
             self._submit_group(stage, jobs, mem)
 
@@ -344,8 +308,16 @@ class SlurmDriver:
                 cancelled.append((entry, record))  # once its parents' ends are known
                 continue
             self._finish(entry, record.status, record)
-        for entry, record in cancelled:
-            self._finish(entry, record.status, record)
+        if cancelled:
+            # SLURM does not always give a job killed for a failed parent the reason
+            # `Dependency`, so the journal decides too: its parents ended without success,
+            # earlier or in this very poll (a chain of cancellations, in any order).
+            ended = self.journal.unsuccessful_ids() | {
+                i for e, _ in cancelled for i in (e.slurm_job_id, base_id(e.slurm_job_id))
+            }
+            for entry, record in cancelled:
+                parent_failed = not ended.isdisjoint(entry.after)
+                self._finish(entry, record.status, record, parent_failed=parent_failed)
         if stale:
             self.cluster.cancel(sorted(set(stale)))
         if self._newly_done:
@@ -361,10 +333,17 @@ class SlurmDriver:
             if status.finished:
                 self._ended_here.add(entry.job_id)
 
-    def _finish(self, entry: Entry, status: JobStatus, record: JobRecord | None) -> None:
+    def _finish(
+        self,
+        entry: Entry,
+        status: JobStatus,
+        record: JobRecord | None,
+        *,
+        parent_failed: bool = False,
+    ) -> None:
         """A job whose task ended without its artifact: why, and whether it counts."""
         said = record is not None and "Dependency" in record.reason
-        if status is JobStatus.CANCELLED and (said or self.journal.any_unsuccessful(entry.after)):
+        if status is JobStatus.CANCELLED and (said or parent_failed):
             self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
             return
         honest = reconcile(status, result_ok=False)
@@ -397,7 +376,7 @@ class SlurmDriver:
                 blocker=next(
                     (d for d in job.deps if not self._is_done(self.plan.jobs[d])), "an input"
                 ),
-                max_retries=self.max_retries,
+                max_retries=self.rules.max_retries,
                 log=job_log(self.workdir, job.id),
             )
             for job in self.plan

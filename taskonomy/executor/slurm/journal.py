@@ -13,7 +13,7 @@ The file is rewritten atomically (temporary file and rename) after every change.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -173,22 +173,21 @@ class Journal:
         """SLURM ids of the entries the scheduler may still change, each once."""
         return list(dict.fromkeys(e.slurm_job_id for e in self if e.active and e.slurm_job_id))
 
-    def any_unsuccessful(self, slurm_ids: Collection[str]) -> bool:
-        """Whether any of these tasks or arrays (base ids) ended without success.
+    def unsuccessful_ids(self) -> set[str]:
+        """SLURM ids (tasks and their arrays' base ids) of submissions that ended without
+        success: the current one of each finished, not completed entry, and every earlier
+        one (a job is resubmitted only after its submission ended without its artifact).
 
-        This is how the driver tells a job SLURM cancelled because an ``afterok`` parent
-        failed: sacct does not always give it the reason ``Dependency``.
+        An ``afterok`` on any of them is never satisfied, which is how the driver tells a
+        job SLURM cancelled for a failed parent.
         """
-        wanted = set(slurm_ids)
-        if not wanted:
-            return False
+        ids: set[str] = set()
         for entry in self:
-            ended = entry.state.finished and entry.state is not JobStatus.COMPLETED
-            if ended and {entry.slurm_job_id, base_id(entry.slurm_job_id)} & wanted:
-                return True
-            if {i for old in entry.history for i in (old, base_id(old))} & wanted:
-                return True  # that submission of it ended and it was resubmitted
-        return False
+            ended = [*entry.history]
+            if entry.state.finished and entry.state is not JobStatus.COMPLETED:
+                ended.append(entry.slurm_job_id)
+            ids.update(i for sid in ended for i in (sid, base_id(sid)))
+        return ids
 
     def record_submission(
         self,
