@@ -21,11 +21,34 @@ BASELINES: frozenset[str] = frozenset({SELF, PIXELS})
 Sources = tuple[str, ...]
 Key = tuple[Sources, str]
 
+#: The separator of names in a release key ``"src1__src2__target"``.
+KEY_SEPARATOR = "__"
+
+
+def format_key(sources: Sources, target: str) -> str:
+    """The release key of ``sources → target``: ``"src1__src2__target"``."""
+    return KEY_SEPARATOR.join((*sources, target))
+
+
+def parse_key(key: str) -> Key:
+    """``(sources, target)`` of a release key; the last name is the target.
+
+    ``"t__t"`` (a readout on t's own frozen encoder) parses as ``(("t",), "t")``; it is a
+    candidate of its own, distinct from ``"self__t"`` (t's fully supervised network).
+    """
+    parts = key.split(KEY_SEPARATOR)
+    if len(parts) < 2 or not all(parts):
+        raise AffinityError(
+            f"key {key!r} is not in the release form 'source__target' or 'src1__src2__target'"
+        )
+    return tuple(parts[:-1]), parts[-1]
+
 
 class FirstOrderMatrix(NamedTuple):
     """Square first-order affinities for plots: ``values[i, j]`` = p(labels[i] → labels[j]).
 
-    The diagonal holds the ``self`` affinity where present; missing transfers are NaN.
+    The diagonal holds the ``self`` affinity where present (a readout on the target's
+    own encoder, ``t__t``, is not shown); missing transfers are NaN.
     """
 
     labels: tuple[str, ...]
@@ -33,7 +56,7 @@ class FirstOrderMatrix(NamedTuple):
 
 
 def _check_entry(sources: Sources, target: str, p: float) -> None:
-    where = f"entry {'__'.join((*sources, target))!r}"
+    where = f"entry {format_key(sources, target)!r}"
     if not sources or not target:
         raise AffinityError(f"{where}: needs at least one source and a target")
     if any(not s or "__" in s for s in (*sources, target)):
@@ -44,8 +67,6 @@ def _check_entry(sources: Sources, target: str, p: float) -> None:
         raise AffinityError(f"{where}: a source appears twice")
     if len(sources) > 1 and BASELINES & set(sources):
         raise AffinityError(f"{where}: 'self' and 'pixels' can only appear alone")
-    if target in sources:
-        raise AffinityError(f"{where}: a target cannot be one of its own sources; use 'self'")
     if not (isinstance(p, float) and math.isfinite(p) and p >= 0.0):
         raise AffinityError(f"{where}: affinity must be a finite number >= 0, got {p!r}")
 
@@ -56,7 +77,8 @@ class AffinityTable:
 
     ``sources`` is a tuple of task names (its length is the transfer's order), or
     ``("self",)`` for the target's own supervised network, or ``("pixels",)`` for the
-    scratch baseline. The order of names inside ``sources`` is kept as given (it is how
+    scratch baseline. A target may be among its own sources: ``(("t",), "t")`` is a
+    readout trained on t's frozen encoder (the release's ``t__t``), not ``self``. The order of names inside ``sources`` is kept as given (it is how
     the release spells keys) but two keys with the same source *set* are rejected.
     """
 
@@ -119,7 +141,7 @@ class AffinityTable:
         index = {name: i for i, name in enumerate(labels)}
         values = np.full((len(labels), len(labels)), np.nan)
         for (sources, target), p in self.entries.items():
-            if len(sources) != 1 or sources[0] == PIXELS:
+            if len(sources) != 1 or sources[0] in (PIXELS, target):
                 continue
             src = target if sources[0] == SELF else sources[0]
             values[index[src], index[target]] = p
@@ -127,21 +149,12 @@ class AffinityTable:
 
     def to_release_dict(self) -> dict[str, float]:
         """The release convention: ``{"src1__src2__target": p}``."""
-        return {"__".join((*s, t)): p for (s, t), p in self.entries.items()}
+        return {format_key(s, t): p for (s, t), p in self.entries.items()}
 
     @classmethod
     def from_release_dict(cls, data: Mapping[str, float]) -> AffinityTable:
         """Parse ``{"src1__src2__target": p}``; the last name of a key is the target."""
-        entries: dict[Key, float] = {}
-        for key, p in data.items():
-            parts = key.split("__")
-            if len(parts) < 2 or not all(parts):
-                raise AffinityError(
-                    f"key {key!r} is not in the release form 'source__target' or "
-                    "'src1__src2__target'"
-                )
-            entries[(tuple(parts[:-1]), parts[-1])] = p
-        return cls(entries)
+        return cls({parse_key(key): p for key, p in data.items()})
 
 
 def affinities_from_losses(

@@ -1,9 +1,23 @@
-"""The task similarity tree: agglomerative clustering of transfer-out patterns."""
+"""The task similarity tree: agglomerative clustering of transfer-out patterns.
+
+Each source task is described by its first-order affinities into every target (the
+paper's Figure 14 clusters these columns of the affinity matrix). Affinities of different
+targets are not on one scale: AHP scores are a ratio scale (only ``p_i / p_j`` means
+something: how many times i beats j), and each target's scores sum to 1 over its own
+number of candidates. The default normalisation therefore takes logarithms, which turn
+ratios into differences, and standardises each target's log-affinities (zero mean, unit
+spread over the sources), so every target counts the same whatever its number of
+candidates or how decisive its tournament was. Sources are then compared by the cosine
+of their patterns (which targets a source helps more than average, not how much it helps
+overall) and merged with average linkage (UPGMA).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +26,15 @@ from taskonomy.affinity.table import AffinityTable
 from taskonomy.errors import AffinityError
 
 Method = Literal["single", "complete", "average", "weighted", "centroid", "median", "ward"]
+#: ``zlog``: per-target standardised log-affinities (default); ``log``: per-target centred
+#: log-affinities; ``sum``: each target's first-order affinities divided by their sum;
+#: ``none``: the affinities as they are.
+Normalisation = Literal["zlog", "log", "sum", "none"]
+NORMALISATIONS: tuple[str, ...] = get_args(Normalisation)
+METHODS: tuple[str, ...] = get_args(Method)
+DEFAULT_NORMALISATION: Normalisation = "zlog"
+DEFAULT_METHOD: Method = "average"
+DEFAULT_METRIC = "cosine"
 _EUCLIDEAN_ONLY = frozenset({"centroid", "median", "ward"})
 
 
@@ -23,6 +46,7 @@ class SimilarityTree:
     linkage: npt.NDArray[np.float64]
     method: str
     metric: str
+    normalisation: str = DEFAULT_NORMALISATION
 
     @property
     def leaf_order(self) -> list[str]:
@@ -34,18 +58,18 @@ class SimilarityTree:
         return [self.labels[i] for i in leaves_list(self.linkage)]
 
     def clusters(self, k: int) -> list[list[str]]:
-        """Cut the tree into at most ``k`` groups, each sorted, groups by first member."""
+        """Cut the tree into at most ``k`` groups, each in leaf order, groups in leaf order."""
         from scipy.cluster.hierarchy import fcluster
 
-        if k < 1:
-            raise AffinityError(f"number of clusters must be >= 1, got {k}")
+        if isinstance(k, bool) or k < 1:
+            raise AffinityError(f"number of clusters must be an integer >= 1, got {k}")
         if len(self.labels) == 1:
             return [list(self.labels)]
-        ids = fcluster(self.linkage, t=k, criterion="maxclust")
+        ids = dict(zip(self.labels, fcluster(self.linkage, t=k, criterion="maxclust"), strict=True))
         groups: dict[int, list[str]] = {}
-        for name, cid in zip(self.labels, ids, strict=True):
-            groups.setdefault(int(cid), []).append(name)
-        return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+        for name in self.leaf_order:
+            groups.setdefault(int(ids[name]), []).append(name)
+        return list(groups.values())
 
     def to_newick(self) -> str:
         """The tree in Newick format (branch lengths from merge heights)."""
@@ -66,20 +90,73 @@ class SimilarityTree:
 
         return walk(root, float(root.dist)).rsplit(":", 1)[0] + ";"
 
+    def agreement(self, expected: Mapping[str, Hashable], k: int) -> float:
+        """Adjusted Rand index between the tree cut into ``k`` groups and ``expected``
+        (task -> group), over the tasks that both know."""
+        found = {name: i for i, group in enumerate(self.clusters(k)) for name in group}
+        common = [t for t in self.labels if t in expected]
+        return adjusted_rand_index([expected[t] for t in common], [found[t] for t in common])
 
-def transfer_out_patterns(table: AffinityTable) -> tuple[list[str], npt.NDArray[np.float64]]:
-    """For each source task, its first-order affinities into every target.
 
-    Missing transfers (the task itself, unevaluated pairs) are filled with that target's
-    mean affinity, so a missing entry neither attracts nor repels tasks.
+def adjusted_rand_index(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """Hubert and Arabie's adjusted Rand index of two labellings of the same items:
+    1 for identical partitions, about 0 for chance agreement."""
+    if len(a) != len(b):
+        raise ValueError("both labellings must cover the same items")
+    n = len(a)
+
+    def pairs(counts: Counter[Hashable] | Counter[tuple[Hashable, Hashable]]) -> float:
+        return float(sum(c * (c - 1) / 2 for c in counts.values()))
+
+    both, sa, sb = pairs(Counter(zip(a, b, strict=True))), pairs(Counter(a)), pairs(Counter(b))
+    total = n * (n - 1) / 2
+    expected = sa * sb / total if total else 0.0
+    top = (sa + sb) / 2
+    return 1.0 if top == expected else (both - expected) / (top - expected)
+
+
+def _normalise(x: npt.NDArray[np.float64], how: str) -> npt.NDArray[np.float64]:
+    """Per-target (column) normalisation of a sources x targets matrix with NaN holes."""
+    if how == "none":
+        return x
+    if how == "sum":
+        sums = np.nansum(x, axis=0, keepdims=True)
+        return np.divide(x, sums, out=np.full_like(x, np.nan), where=sums > 0)
+    # Logs: a zero affinity counts as the target's smallest positive one.
+    positive = np.where(x > 0, x, np.nan)
+    with np.errstate(all="ignore"):
+        floor = np.nanmin(positive, axis=0, keepdims=True)
+        logs = np.log(np.where(np.isnan(x), np.nan, np.fmax(x, np.nan_to_num(floor, nan=1.0))))
+        centred = logs - np.nanmean(logs, axis=0, keepdims=True)
+        if how == "log":
+            return centred
+        spread = np.nanstd(logs, axis=0, keepdims=True)
+        return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0) + np.where(
+            np.isnan(centred), np.nan, 0.0
+        )
+
+
+def transfer_out_patterns(
+    table: AffinityTable, normalisation: Normalisation = DEFAULT_NORMALISATION
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """For each source task, its normalised first-order affinities into every target.
+
+    A task's transfer into itself is left out (``self`` and ``t__t`` are not transfers
+    out); missing transfers then take the target's mean, so a missing entry neither
+    attracts nor repels tasks.
     """
+    if normalisation not in NORMALISATIONS:
+        raise AffinityError(
+            f"unknown normalisation {normalisation!r}; choose one of {', '.join(NORMALISATIONS)}"
+        )
     matrix = table.first_order_matrix()
     index = {name: i for i, name in enumerate(matrix.labels)}
     sources, targets = table.sources, table.targets
-    rows = np.array([[matrix.values[index[s], index[t]] for t in targets] for s in sources])
-    for j, t in enumerate(targets):
-        if t in sources:
-            rows[sources.index(t), j] = np.nan  # the diagonal is `self`, not a transfer
+    rows = np.array(
+        [[matrix.values[index[s], index[t]] if s != t else np.nan for t in targets] for s in sources],
+        dtype=np.float64,
+    ).reshape(len(sources), len(targets))
+    rows = _normalise(rows, normalisation)
     with np.errstate(all="ignore"):
         present = ~np.isnan(rows)
         sums = np.where(present, rows, 0.0).sum(axis=0)
@@ -90,29 +167,39 @@ def transfer_out_patterns(table: AffinityTable) -> tuple[list[str], npt.NDArray[
 
 
 def similarity_tree(
-    table: AffinityTable, method: Method = "average", metric: str = "euclidean"
+    table: AffinityTable,
+    method: Method = DEFAULT_METHOD,
+    metric: str = DEFAULT_METRIC,
+    normalisation: Normalisation = DEFAULT_NORMALISATION,
 ) -> SimilarityTree:
     """Cluster source tasks by their transfer-out patterns (the paper's task tree).
 
     Args:
         table: affinities with first-order transfers.
-        method: scipy linkage method.
-        metric: any ``scipy.spatial.distance.pdist`` metric; centroid, median and ward
-            need euclidean.
+        method: scipy linkage method (default average linkage).
+        metric: any ``scipy.spatial.distance.pdist`` metric (default cosine); centroid,
+            median and ward need euclidean.
+        normalisation: how each target's affinities are put on a common scale (see the
+            module docstring; default ``zlog``).
     """
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import pdist
 
+    if method not in METHODS:
+        raise AffinityError(f"unknown linkage {method!r}; choose one of {', '.join(METHODS)}")
     if method in _EUCLIDEAN_ONLY and metric != "euclidean":
         raise AffinityError(f"linkage {method!r} needs metric 'euclidean', got {metric!r}")
-    labels, patterns = transfer_out_patterns(table)
+    labels, patterns = transfer_out_patterns(table, normalisation)
     if not labels:
         raise AffinityError("no source tasks with first-order transfers to cluster")
     if len(labels) == 1:
-        return SimilarityTree(tuple(labels), np.zeros((0, 4)), method, metric)
+        return SimilarityTree(tuple(labels), np.zeros((0, 4)), method, metric, normalisation)
     try:
-        dist = pdist(patterns, metric=metric)
+        with np.errstate(all="ignore"):
+            dist = pdist(patterns, metric=metric)
     except ValueError as exc:
         raise AffinityError(f"unknown or unusable metric {metric!r}: {exc}") from None
-    dist = np.nan_to_num(dist, nan=0.0)
-    return SimilarityTree(tuple(labels), linkage(dist, method=method), method, metric)
+    # A pattern with no spread (cosine and correlation are undefined) is unlike any other.
+    dist = np.nan_to_num(dist, nan=1.0 if metric in ("cosine", "correlation") else 0.0)
+    z = linkage(dist, method=method, optimal_ordering=len(labels) > 2)
+    return SimilarityTree(tuple(labels), z, method, metric, normalisation)

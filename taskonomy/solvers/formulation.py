@@ -16,7 +16,6 @@ Maximise ``Σ r_t p_e x_e`` subject to
 from __future__ import annotations
 
 import enum
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,23 +110,26 @@ def nondominated(problem: TaxonomyProblem) -> tuple[Edge, ...]:
     subset of its sources and is worth at least as much.
 
     Dropping dominated edges keeps the optimum: a solution using one can switch to its
-    dominator without unsupervising anything or losing value.
+    dominator without unsupervising anything or losing value. Each edge is compared only
+    with the edges that exist for its target (source sets as bit masks), so the cost is
+    quadratic in a target's candidates, whatever their order.
     """
-    best: dict[tuple[str, frozenset[str]], float] = {}
-    for e in problem.candidate_edges:
-        key = (e.target, frozenset(e.needs))
-        best[key] = max(best.get(key, -np.inf), problem.value(e))
-    kept = []
-    for e in problem.candidate_edges:
-        needs, value = e.needs, problem.value(e)
-        dominated = any(
-            best.get((e.target, frozenset(sub)), -np.inf) >= value
-            for r in range(1, len(needs))
-            for sub in itertools.combinations(needs, r)
-        )
-        if not dominated:
-            kept.append(e)
-    return tuple(kept)
+    bit = {s: 1 << i for i, s in enumerate(problem.sources)}
+    dominated: set[Edge] = set()
+    for edges in problem.by_target.values():
+        masks = [sum(bit[s] for s in set(e.needs)) for e in edges]
+        values = [problem.value(e) for e in edges]
+        # Best first, smaller sets first among equals: a dominator always comes earlier,
+        # and one dominated edge's dominator dominates what it would have.
+        ranked = sorted(range(len(edges)), key=lambda i: (-values[i], masks[i].bit_count()))
+        kept: list[int] = []
+        for i in ranked:
+            m, v = masks[i], values[i]
+            if any(masks[j] & m == masks[j] != m and values[j] >= v for j in kept):
+                dominated.add(edges[i])
+            else:
+                kept.append(i)
+    return tuple(e for e in problem.candidate_edges if e not in dominated)
 
 
 def build_model(

@@ -6,28 +6,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from taskonomy.affinity.winrates import WinRates
 from taskonomy.solvers.result import Solution
+from taskonomy.tasks.families import task_label
 
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """One point of the budget curve: what the last budget increase bought."""
+    """One point of the budget curve: what the last budget increase bought.
+
+    ``increase`` is the objective bought by the extra budget (not the paper's *gain*,
+    which is a win rate against scratch).
+    """
 
     max_order: int
     budget: float
     objective: float | None
-    gain: float | None
+    increase: float | None
     supervised: int
 
 
 def budget_curve(solutions: Sequence[Solution]) -> list[CurvePoint]:
-    """Objective against budget per max order, with the gain over the previous budget."""
+    """Objective against budget per max order, with the increase over the previous budget."""
     points: list[CurvePoint] = []
     for order in sorted({s.max_order for s in solutions}):
         prev: float | None = None
         for sol in sorted((s for s in solutions if s.max_order == order), key=lambda s: s.budget):
-            gain = None if sol.objective is None or prev is None else sol.objective - prev
-            points.append(CurvePoint(order, sol.budget, sol.objective, gain, len(sol.supervised)))
+            up = None if sol.objective is None or prev is None else sol.objective - prev
+            points.append(CurvePoint(order, sol.budget, sol.objective, up, len(sol.supervised)))
             if sol.objective is not None:
                 prev = sol.objective
     return points
@@ -37,8 +43,10 @@ def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def solution_to_dict(sol: Solution) -> dict[str, Any]:
-    return {
+def solution_to_dict(sol: Solution, winrates: WinRates | None = None) -> dict[str, Any]:
+    """One solution as JSON; with win rates, also ``targets`` (per target ``sources``,
+    ``gain``, ``quality``), ``mean_gain`` and ``mean_quality`` as in ``evaluation.json``."""
+    doc = {
         "budget": _num(sol.budget),
         "max_order": sol.max_order,
         "solver": sol.solver,
@@ -51,18 +59,23 @@ def solution_to_dict(sol: Solution) -> dict[str, Any]:
         "edges": {t: list(s) for t, s in sol.edges.items()},
         "reason": sol.reason,
     }
+    if winrates is not None:
+        doc.update(winrates.assess(sol.edges))
+    return doc
 
 
-def solutions_to_json(solutions: Sequence[Solution]) -> dict[str, Any]:
+def solutions_to_json(
+    solutions: Sequence[Solution], winrates: WinRates | None = None
+) -> dict[str, Any]:
     """``{"solutions": [...], "curve": [...]}`` (the curve is the budget sweep summary)."""
     return {
-        "solutions": [solution_to_dict(s) for s in solutions],
+        "solutions": [solution_to_dict(s, winrates) for s in solutions],
         "curve": [
             {
                 "max_order": p.max_order,
                 "budget": _num(p.budget),
                 "objective": p.objective,
-                "gain": p.gain,
+                "increase": p.increase,
                 "supervised": p.supervised,
             }
             for p in budget_curve(solutions)
@@ -74,8 +87,13 @@ def _fmt(value: float | None, digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def solutions_to_text(solutions: Sequence[Solution]) -> str:
-    """A readable block per solution, then the budget curve."""
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def solutions_to_text(solutions: Sequence[Solution], winrates: WinRates | None = None) -> str:
+    """A readable block per solution (tasks by their readable labels), then the budget
+    curve; with win rates, each target's gain and quality and their means."""
     lines: list[str] = []
     for sol in solutions:
         head = f"budget {sol.budget:g}, max order {sol.max_order}: {sol.status.value}"
@@ -88,19 +106,36 @@ def solutions_to_text(solutions: Sequence[Solution]) -> str:
         if sol.reason:
             lines.append(f"  {sol.reason}")
         if sol.edges:
-            lines.append(f"  supervised ({len(sol.supervised)}): {', '.join(sol.supervised)}")
-            width = max(len(t) for t in sol.edges)
-            for target, sources in sol.edges.items():
-                lines.append(f"    {target:<{width}}  <-  {' + '.join(sources)}")
+            names = ", ".join(task_label(s) for s in sol.supervised)
+            lines.append(f"  supervised ({len(sol.supervised)}): {names}")
+            scores = winrates.assess(sol.edges) if winrates is not None else None
+            width = max(len(task_label(t)) for t in sol.edges)
+            srcs = {t: " + ".join(task_label(s) for s in src) for t, src in sol.edges.items()}
+            src_width = max(len(v) for v in srcs.values())
+            for target in sol.edges:
+                line = f"    {task_label(target):<{width}}  <-  "
+                if scores is None:
+                    lines.append(line + srcs[target])
+                    continue
+                t = scores["targets"][target]
+                lines.append(
+                    f"{line}{srcs[target]:<{src_width}}  gain {_score(t['gain'])}  "
+                    f"quality {_score(t['quality'])}"
+                )
+            if scores is not None:
+                lines.append(
+                    f"  mean gain {_score(scores['mean_gain'])}, "
+                    f"mean quality {_score(scores['mean_quality'])}"
+                )
         lines.append("")
     points = budget_curve(solutions)
     if len(points) > 1:
-        lines.append("budget curve (gain = objective bought by the extra budget):")
-        lines.append(f"  {'order':>5}  {'budget':>6}  {'objective':>10}  {'gain':>10}  sup")
+        lines.append("budget curve (increase = objective bought by the extra budget):")
+        lines.append(f"  {'order':>5}  {'budget':>6}  {'objective':>10}  {'increase':>10}  sup")
         for p in points:
             lines.append(
                 f"  {p.max_order:>5}  {p.budget:>6g}  {_fmt(p.objective):>10}  "
-                f"{_fmt(p.gain):>10}  {p.supervised:>3}"
+                f"{_fmt(p.increase):>10}  {p.supervised:>3}"
             )
     return "\n".join(lines).rstrip() + "\n"
 

@@ -19,7 +19,9 @@ Label formats, for an image of ``H x W`` pixels (the image itself is float32
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from taskonomy.tasks.families import BUILTIN_PRESENTATION, Family
 
 #: Semantic object classes of the mini dataset (sphere, box, cylinder, cone, torus-like ring).
 N_OBJECT_CLASSES = 5
@@ -103,6 +105,8 @@ class TaskInfo:
         trainable: False for a source whose encoder is never trained (random projection).
         views: images per sample (2 or 3 for the paper's pose and matching tasks).
         mini: whether the bundled mini generator produces this task's labels.
+        family: the paper's task family, if any (reports colour tasks by it).
+        label: a readable name for figures and text ("" means the name itself).
     """
 
     name: str
@@ -116,13 +120,23 @@ class TaskInfo:
     trainable: bool = True
     views: int = 1
     mini: bool = True
+    family: Family | None = None
+    label: str = ""
+
+
+def _presented(tasks: list[TaskInfo]) -> dict[str, TaskInfo]:
+    """The tasks by name, each with its label and family from the paper's naming."""
+    out = {}
+    for t in tasks:
+        label, family = BUILTIN_PRESENTATION[t.name]
+        out[t.name] = replace(t, label=label, family=family)
+    return out
 
 
 _D = OutputKind.DENSE_REGRESSION
 
-BUILTIN_TASKS: dict[str, TaskInfo] = {
-    t.name: t
-    for t in [
+BUILTIN_TASKS: dict[str, TaskInfo] = _presented(
+    [
         TaskInfo("autoencoder", "reconstruct the RGB image", _D, 3, Loss.L1, label_cost=0.0),
         TaskInfo(
             "denoise",
@@ -225,14 +239,13 @@ BUILTIN_TASKS: dict[str, TaskInfo] = {
             trainable=False,
         ),
     ]
-}
+)
 
 
 #: Tasks of the paper that need the real dataset (several views, or unsupervised 2D
 #: segmentation); they plan and dry-run, but the mini generator has no labels for them.
-TASKONOMY_ONLY_TASKS: dict[str, TaskInfo] = {
-    t.name: t
-    for t in [
+TASKONOMY_ONLY_TASKS: dict[str, TaskInfo] = _presented(
+    [
         TaskInfo(
             "segment2d", "unsupervised 2D segmentation embedding", _D, 64, Loss.L2, mini=False
         ),
@@ -273,7 +286,7 @@ TASKONOMY_ONLY_TASKS: dict[str, TaskInfo] = {
             mini=False,
         ),
     ]
-}
+)
 
 
 def builtin_task(name: str) -> TaskInfo | None:

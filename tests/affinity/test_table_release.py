@@ -53,7 +53,6 @@ def test_table_views() -> None:
     ("data", "match"),
     [
         ({"depth": 1.0}, "release form"),
-        ({"depth__depth": 1.0}, "own sources"),
         ({"self__pixels__depth": 1.0}, "only appear alone"),
         ({"a__b__c": 1.0, "b__a__c": 2.0}, "two entries"),
         ({"a__self": 1.0}, "baseline and cannot be a target"),

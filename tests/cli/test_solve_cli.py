@@ -84,7 +84,7 @@ def test_text_and_dot(release_json: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["solve", "-a", str(release_json), "--budgets", "1-2"]) == 0
     text = capsys.readouterr().out
     assert "budget 1, max order 2: optimal, objective" in text
-    assert "supervised (1):" in text and "<-  self" in text
+    assert "supervised (1):" in text and "<-  own network" in text
     assert "budget curve" in text
     assert main(["solve", "-a", str(release_json), "--budgets", "1,2", "-f", "dot"]) == 0
     dot = capsys.readouterr().out
