@@ -149,3 +149,32 @@ def test_the_chain_finds_3d_structure(tmp_path: Path) -> None:
         assert max(ranked.index("rgb2sfnorm"), ranked.index("reshade")) < min(
             ranked.index("edge2d"), ranked.index("keypoint2d")
         ), (target, ranked)
+
+
+def test_own_encoder_transfers_are_written_and_read_as_t__t(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With include_own_encoder, each target's readout on its own frozen encoder is the
+    release's ``t__t`` key: written by the run, read back by ``solve`` beside ``self__t``."""
+    spec = tmp_path / "own.yaml"
+    spec.write_text(
+        TINY.replace("name: tiny", "name: own").replace(
+            "transfers: {max_order: 2, beam: 2}",
+            "transfers: {max_order: 2, beam: 2, include_own_encoder: true}",
+        ),
+        encoding="utf-8",
+    )
+    assert main(["run", str(spec), "--no-progress"]) == 0
+    workdir = tmp_path / "work" / "own"
+    aff = _read(workdir / "affinities.json")
+    for target in ("rgb2depth", "rgb2mist", "edge2d"):
+        assert f"{target}__{target}" in aff and f"self__{target}" in aff
+        scores = [v for k, v in aff.items() if k.endswith(f"__{target}")]
+        # self, pixels, 3 first-order sources (its own encoder too), C(2, 2) = 1 slot
+        assert len(scores) == 6
+        assert sum(scores) == pytest.approx(1.0, abs=1e-6)
+    capsys.readouterr()
+    args = ["solve", "-a", str(workdir / "affinities.json"), "--budgets", "1-3", "-f", "json"]
+    assert main(args) == 0
+    solved = json.loads(capsys.readouterr().out)["solutions"]
+    assert [s["status"] for s in solved] == ["optimal"] * 3

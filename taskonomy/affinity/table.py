@@ -78,8 +78,9 @@ class AffinityTable:
     ``sources`` is a tuple of task names (its length is the transfer's order), or
     ``("self",)`` for the target's own supervised network, or ``("pixels",)`` for the
     scratch baseline. A target may be among its own sources: ``(("t",), "t")`` is a
-    readout trained on t's frozen encoder (the release's ``t__t``), not ``self``. The order of names inside ``sources`` is kept as given (it is how
-    the release spells keys) but two keys with the same source *set* are rejected.
+    readout trained on t's frozen encoder (the release's ``t__t``), not ``self``. The
+    order of names inside ``sources`` is kept as given (it is how the release spells
+    keys) but two keys with the same source *set* are rejected.
     """
 
     entries: Mapping[Key, float] = field(default_factory=dict)

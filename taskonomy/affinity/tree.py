@@ -14,8 +14,9 @@ overall) and merged with average linkage (UPGMA).
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -90,6 +91,26 @@ class SimilarityTree:
 
         return walk(root, float(root.dist)).rsplit(":", 1)[0] + ";"
 
+    def to_text(self, label: Callable[[str], str] = str) -> list[str]:
+        """The dendrogram drawn sideways with box-drawing characters, one leaf a line."""
+        from scipy.cluster.hierarchy import to_tree
+
+        if len(self.labels) == 1:
+            return [f"── {label(self.labels[0])}"]
+
+        def walk(node: object) -> list[str]:
+            if node.is_leaf():  # type: ignore[attr-defined]
+                return [f"── {label(self.labels[node.id])}"]  # type: ignore[attr-defined]
+            first, second = walk(node.left), walk(node.right)  # type: ignore[attr-defined]
+            return [
+                f"┬{first[0]}",
+                *(f"│{line}" for line in first[1:]),
+                f"└{second[0]}",
+                *(f" {line}" for line in second[1:]),
+            ]
+
+        return walk(to_tree(self.linkage))
+
     def agreement(self, expected: Mapping[str, Hashable], k: int) -> float:
         """Adjusted Rand index between the tree cut into ``k`` groups and ``expected``
         (task -> group), over the tasks that both know."""
@@ -119,21 +140,24 @@ def _normalise(x: npt.NDArray[np.float64], how: str) -> npt.NDArray[np.float64]:
     """Per-target (column) normalisation of a sources x targets matrix with NaN holes."""
     if how == "none":
         return x
-    if how == "sum":
-        sums = np.nansum(x, axis=0, keepdims=True)
-        return np.divide(x, sums, out=np.full_like(x, np.nan), where=sums > 0)
-    # Logs: a zero affinity counts as the target's smallest positive one.
-    positive = np.where(x > 0, x, np.nan)
-    with np.errstate(all="ignore"):
-        floor = np.nanmin(positive, axis=0, keepdims=True)
-        logs = np.log(np.where(np.isnan(x), np.nan, np.fmax(x, np.nan_to_num(floor, nan=1.0))))
-        centred = logs - np.nanmean(logs, axis=0, keepdims=True)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        if how == "sum":
+            sums = np.nansum(x, axis=0, keepdims=True)
+            out: npt.NDArray[np.float64] = np.divide(
+                x, sums, out=np.full_like(x, np.nan), where=sums > 0
+            )
+            return out
+        # Logs: a zero affinity counts as the target's smallest positive one.
+        floor = np.nan_to_num(np.nanmin(np.where(x > 0, x, np.nan), axis=0), nan=1.0)
+        logs = np.log(np.where(np.isnan(x), np.nan, np.fmax(x, floor[None, :])))
+        centred: npt.NDArray[np.float64] = logs - np.nanmean(logs, axis=0, keepdims=True)
         if how == "log":
             return centred
         spread = np.nanstd(logs, axis=0, keepdims=True)
-        return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0) + np.where(
-            np.isnan(centred), np.nan, 0.0
-        )
+        scaled = np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)
+        result: npt.NDArray[np.float64] = np.where(np.isnan(centred), np.nan, scaled)
+        return result
 
 
 def transfer_out_patterns(
@@ -153,7 +177,10 @@ def transfer_out_patterns(
     index = {name: i for i, name in enumerate(matrix.labels)}
     sources, targets = table.sources, table.targets
     rows = np.array(
-        [[matrix.values[index[s], index[t]] if s != t else np.nan for t in targets] for s in sources],
+        [
+            [matrix.values[index[s], index[t]] if s != t else np.nan for t in targets]
+            for s in sources
+        ],
         dtype=np.float64,
     ).reshape(len(sources), len(targets))
     rows = _normalise(rows, normalisation)

@@ -33,7 +33,9 @@ def _rates(data: Mapping[str, float], where: str) -> dict[_Ident, float]:
             raise AffinityError(f"{where}: win rate of {key!r} is {value!r}, not in [0, 1]")
         ident = (frozenset(sources), target)
         if ident in out:
-            raise AffinityError(f"{where}: two entries for sources {sorted(sources)} into {target!r}")
+            raise AffinityError(
+                f"{where}: two entries for sources {sorted(sources)} into {target!r}"
+            )
         out[ident] = value
     return out
 
@@ -74,9 +76,7 @@ class WinRates:
         }
 
 
-def load_winrates(
-    gain: str | os.PathLike[str], quality: str | os.PathLike[str]
-) -> WinRates:
+def load_winrates(gain: str | os.PathLike[str], quality: str | os.PathLike[str]) -> WinRates:
     """Read the two win-rate files (JSON or release pickles, keys in the release form)."""
     return WinRates(
         _rates(read_release_dict(gain), str(gain)),

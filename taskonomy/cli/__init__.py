@@ -18,7 +18,16 @@ from taskonomy.errors import TaskonomyError
 def _register() -> None:
     # Imported for their side effect of registering commands on ``app``; none of them
     # imports torch at import time.
-    from taskonomy.cli import manage, plan, report, run, solve, spec_cmds, status  # noqa: F401
+    from taskonomy.cli import (  # noqa: F401
+        manage,
+        plan,
+        report,
+        run,
+        solve,
+        spec_cmds,
+        status,
+        tree,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

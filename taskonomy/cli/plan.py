@@ -10,11 +10,6 @@ import typer
 
 from taskonomy.cli._app import app, console
 from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
-from taskonomy.executor.slurm.header import sbatch_headers
-from taskonomy.executor.store import ArtifactStore
-from taskonomy.planner import build_plan
-from taskonomy.planner.cost import load_calibration
-from taskonomy.planner.views import plan_to_dot, plan_to_json, plan_to_mermaid, plan_to_text
 
 
 class Format(enum.StrEnum):
@@ -46,6 +41,12 @@ def plan(
     changed, artifact missing or invalid. With executor.kind=slurm the sbatch header of
     every array is shown, with warnings for jobs estimated to exceed their time limit.
     """
+    from taskonomy.executor.slurm.header import sbatch_headers
+    from taskonomy.executor.store import ArtifactStore
+    from taskonomy.planner import build_plan
+    from taskonomy.planner.cost import load_calibration
+    from taskonomy.planner.views import plan_to_dot, plan_to_json, plan_to_mermaid, plan_to_text
+
     loaded = load(spec, overrides, workdir)
     the_plan = build_plan(loaded.spec, load_calibration(loaded.workdir))
     states = ArtifactStore(loaded.workdir).states(the_plan)

@@ -2,54 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from taskonomy.cli._app import app, console, err_console
 from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
 from taskonomy.errors import TaskonomyError
-from taskonomy.executor.core import prepare_workdir
-from taskonomy.executor.local import run_local
-from taskonomy.executor.store import ArtifactStore
-from taskonomy.planner.jobs import Plan
-from taskonomy.spec.models import Spec
-
-SLURM_MODULE = "taskonomy.executor.slurm.executor"
-OUTPUTS_MODULE = "taskonomy.jobs.outputs"
-
-
-def _optional_module(name: str) -> Any:
-    """``name`` imported, or None when this version does not ship it."""
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(name)
-
-
-def _run_slurm(spec: Spec, plan: Plan, workdir: Path, detach: bool) -> bool:
-    module = _optional_module(SLURM_MODULE)
-    if module is None:
-        raise TaskonomyError(
-            "the SLURM executor is not available in this version; run with "
-            "executor.kind=local, or upgrade taskonomy"
-        )
-    result = module.run_slurm(spec, plan, workdir, detach=detach)
-    return bool(result.ok)
-
-
-def _publish(workdir: Path, plan: Plan) -> None:
-    module = _optional_module(OUTPUTS_MODULE)
-    if module is None:
-        return
-    written = module.publish_outputs(workdir, plan, ArtifactStore(workdir))
-    for path in written or []:
-        console.print(f"wrote {path}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -79,6 +38,10 @@ def run(
     succeeded, 1 when any failed (the summary names each, why, and its log), 2 for
     errors in the spec or the command.
     """
+    from taskonomy.executor.core import prepare_workdir
+    from taskonomy.executor.store import ArtifactStore
+    from taskonomy.jobs.outputs import publish_outputs
+
     loaded = load(spec, overrides, workdir)
     the_spec, plan, wd = prepare_workdir(loaded)
     kind = the_spec.executor.kind
@@ -89,11 +52,16 @@ def run(
         )
     console.print(f"run [bold]{plan.name}[/] ({len(plan)} jobs, {kind}) in {wd}", soft_wrap=True)
     if kind == "slurm":
-        ok = _run_slurm(the_spec, plan, wd, detach)
+        from taskonomy.executor.slurm.executor import run_slurm
+
+        ok = bool(run_slurm(the_spec, plan, wd, detach=detach).ok)
     else:
+        from taskonomy.executor.local import run_local
+
         result = run_local(the_spec, plan, wd, console=console, live=False if no_progress else None)
         ok = result.ok
-    _publish(wd, plan)
+    for path in publish_outputs(wd, plan, ArtifactStore(wd)):
+        console.print(f"wrote {path}", soft_wrap=True, highlight=False)
     if not ok:
         err_console.print(
             f"[red]some jobs failed[/]; see the summary above and `taskonomy status {wd}`",

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from taskonomy.cli._app import app, console, err_console
+from taskonomy.cli._common import WinratesGainOpt, WinratesQualityOpt
 from taskonomy.errors import SolverError
 
 
@@ -46,7 +47,7 @@ def _read_weights(path: Path, what: str) -> dict[str, float]:
 
 
 def _budget_list(budget: list[float] | None, budgets: str | None, n_sources: int) -> list[float]:
-    from taskonomy.spec.models import parse_budgets
+    from taskonomy.budgets import parse_budgets
 
     if budget and budgets:
         raise SolverError("give either --budget (repeatable) or --budgets RANGE, not both")
@@ -65,16 +66,18 @@ def _budget_list(budget: list[float] | None, budgets: str | None, n_sources: int
 @app.command()
 def solve(
     affinities: Annotated[
-        Path,
+        str,
         typer.Option(
             "--affinities",
             "-a",
             help="Affinity table in the release convention ('src1__src2__target' -> p) "
-            "as JSON or an original pickle (read with a restricted unpickler).",
-            dir_okay=False,
+            "as JSON or an original pickle (read with a restricted unpickler), or "
+            "'paper', 'paper:1k', 'paper:16k' for the shipped original release.",
             show_default=False,
         ),
     ],
+    winrates_gain: WinratesGainOpt = None,
+    winrates_quality: WinratesQualityOpt = None,
     budget: Annotated[
         list[float] | None,
         typer.Option("--budget", "-b", help="A supervision budget; repeat for several."),
@@ -135,21 +138,25 @@ def solve(
 
     For every (budget, max order) pair the exact BIP optimum is found, checked by an
     independent certificate and reported with its status, objective, gap and time; the
-    text format adds the budget curve (what each extra supervised task buys). An
+    text format adds the budget curve (what each extra supervised task buys). Where win
+    rates are known (always for 'paper...'), each target's gain (win rate against
+    scratch) and quality (against its own network) and their means are reported too. An
     infeasible budget is reported with the targets it cannot cover. Exits 1 if any
     instance failed (solver error or failed certificate).
     """
-    from taskonomy.affinity import load_affinities
+    from taskonomy.affinity.paper import load_source, resolve_affinities
     from taskonomy.solvers import (
         SolveOptions,
         SolveStatus,
+        json_lines,
         solutions_to_dot,
         solutions_to_json,
         solutions_to_text,
         solve_sweep,
     )
 
-    table = load_affinities(affinities)
+    source = resolve_affinities(affinities, winrates_gain, winrates_quality)
+    table, winrates = load_source(source)
     if not table.targets:
         raise SolverError(f"{affinities}: the affinity table is empty")
     cost_map = _read_weights(costs, "costs") if costs else None
@@ -161,11 +168,11 @@ def solve(
         table, budget_values, orders, cost_map, weight_map, solver.value, options
     )
     if fmt is Format.json:
-        typer.echo(json.dumps(solutions_to_json(solutions), indent=2))
+        typer.echo(json_lines(solutions_to_json(solutions, winrates)), nl=False)
     elif fmt is Format.dot:
         typer.echo(solutions_to_dot(solutions), nl=False)
     else:
-        console.print(solutions_to_text(solutions), markup=False, end="")
+        console.print(solutions_to_text(solutions, winrates), markup=False, end="")
     if plot is not None:
         from taskonomy.reports import plot_taxonomies
 

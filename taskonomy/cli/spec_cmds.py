@@ -11,7 +11,6 @@ from rich.table import Table
 
 from taskonomy.cli._app import app, console
 from taskonomy.cli._common import OverridesArg, SpecArg, load
-from taskonomy.spec import resolve_tasks, spec_schema
 from taskonomy.tasks import BUILTIN_TASKS
 
 
@@ -23,6 +22,8 @@ def validate(spec: SpecArg, overrides: OverridesArg = None) -> None:
     valid choices) when not.
     """
     loaded = load(spec, overrides)
+    from taskonomy.spec import resolve_tasks
+
     tasks = resolve_tasks(loaded.spec)
     n_src = sum(t.is_source for t in tasks)
     n_tgt = sum(t.is_target for t in tasks)
@@ -46,6 +47,8 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of spec files (point your editor's YAML plugin at it)."""
+    from taskonomy.spec import spec_schema
+
     text = json.dumps(spec_schema(), indent=2)
     if output is None:
         typer.echo(text)

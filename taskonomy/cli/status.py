@@ -6,7 +6,7 @@ import enum
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -14,11 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from taskonomy.cli._app import app, console
-from taskonomy.executor.core import load_workdir
-from taskonomy.executor.runinfo import RUN_FILE, SLURM_JOBS_FILE, log_path, read_json
-from taskonomy.executor.store import ArtifactStore
-from taskonomy.planner.jobs import Plan
-from taskonomy.planner.views import stage_seconds
+
+if TYPE_CHECKING:
+    from taskonomy.planner.jobs import Plan
 
 
 class Format(enum.StrEnum):
@@ -35,6 +33,9 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
     SLURM runs add ``slurm`` (``slurm/jobs.json``: ``{job_id: {"slurm_job_id", "state",
     "log"}}``, written by the SLURM executor).
     """
+    from taskonomy.executor.runinfo import RUN_FILE, SLURM_JOBS_FILE, log_path, read_json
+    from taskonomy.executor.store import ArtifactStore
+
     states = ArtifactStore(workdir).states(plan)
     run = read_json(workdir / RUN_FILE)
     last = run.get("jobs", {}) if isinstance(run, dict) else {}
@@ -65,6 +66,10 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
 
 def status_document(workdir: Path) -> dict[str, Any]:
     """The ``--format json`` document."""
+    from taskonomy.executor.core import load_workdir
+    from taskonomy.executor.runinfo import RUN_FILE, read_json
+    from taskonomy.planner.views import stage_seconds
+
     spec, plan = load_workdir(workdir)
     rows = job_statuses(workdir, plan)
     stages: dict[str, Counter[str]] = {stage: Counter() for stage in stage_seconds(plan)}

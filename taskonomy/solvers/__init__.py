@@ -11,6 +11,7 @@ from taskonomy.solvers.formulation import Form, MilpModel, build_model, nondomin
 from taskonomy.solvers.output import (
     CurvePoint,
     budget_curve,
+    json_lines,
     solution_to_dict,
     solutions_to_dot,
     solutions_to_json,
@@ -36,6 +37,7 @@ __all__ = [
     "build_model",
     "certify",
     "get_backend",
+    "json_lines",
     "nondominated",
     "open_solvers",
     "solution_to_dict",

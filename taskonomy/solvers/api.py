@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -206,7 +207,9 @@ def solve_sweep(
     The model holds edges of the largest order; lower orders set the upper bound of
     higher-order edges to 0. Each instance is warm-started from the better of the
     solutions at the next smaller budget and the next lower order, both feasible for it.
-    Returns the solutions sorted by budget, then order.
+    Instances whose models are identical (same budget, same open columns: a higher order
+    whose edges were all pruned as dominated) are solved once. Returns the solutions
+    sorted by budget, then order.
     """
     bs = sorted({float(b) for b in budgets})
     ks = sorted({int(k) for k in orders})
@@ -215,8 +218,13 @@ def solve_sweep(
     base = TaxonomyProblem.from_table(table, label_costs, importance, ks[-1], bs[-1])
     out: dict[tuple[float, int], Solution] = {}
     with _Runner(base, solver, options) as runner:
+        solved: dict[tuple[float, bytes], Solution] = {}
         for ki, k in enumerate(ks):
             for bi, b in enumerate(bs):
+                same = (b, runner.col_upper(b, k).tobytes())
+                if same in solved:
+                    out[(b, k)] = replace(solved[same], max_order=k, solve_seconds=0.0)
+                    continue
                 prior = [
                     out.get((bs[bi - 1], k)) if bi else None,
                     out.get((b, ks[ki - 1])) if ki else None,
@@ -224,7 +232,7 @@ def solve_sweep(
                 found = [s for s in prior if s is not None and s.objective is not None]
                 best = max(found, key=lambda s: s.objective or 0.0, default=None)
                 warm = runner.vector(best) if best and runner.backend_cls.WARM_START else None
-                out[(b, k)] = runner.run(b, k, warm)
+                out[(b, k)] = solved[same] = runner.run(b, k, warm)
     return [out[(b, k)] for b in bs for k in ks]
 
 

@@ -3,6 +3,7 @@
 Build one in Python (``Spec(...)``) or load YAML (``load_spec(path, overrides)``).
 """
 
+from taskonomy.budgets import parse_budgets
 from taskonomy.spec.loading import (
     LoadedSpec,
     load_spec,
@@ -22,7 +23,6 @@ from taskonomy.spec.models import (
     TaxonomySpec,
     TrainingSpec,
     TransfersSpec,
-    parse_budgets,
 )
 from taskonomy.spec.rules import ResolvedTask, resolve_tasks
 from taskonomy.spec.schema import spec_schema

@@ -21,7 +21,8 @@ class Family(enum.StrEnum):
     SEMANTIC = "semantic"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
+        """The family's name in prose and legends."""
         return _TITLES[self]
 
     @property

@@ -167,18 +167,6 @@ def test_user_errors_exit_2(
     assert "holds the run of spec 'clirun'" in capsys.readouterr().err
 
 
-def test_slurm_executor_missing_is_a_clear_error(
-    spec_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setattr(run_cmd, "SLURM_MODULE", "taskonomy.executor.slurm.not_there")
-    args = ["run", str(spec_file), "-w", str(tmp_path / "wd"), "executor.kind=slurm"]
-    assert main(args) == 2
-    assert "the SLURM executor is not available in this version" in capsys.readouterr().err
-
-
 def test_slurm_dispatch_and_status_hook(
     spec_file: Path,
     tmp_path: Path,

@@ -1,0 +1,101 @@
+"""``taskonomy tree``: the task similarity tree of an affinity table, without torch."""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Annotated
+
+import typer
+
+from taskonomy.cli._app import app, console
+from taskonomy.cli._common import AffinitiesOpt
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+    newick = "newick"
+
+
+@app.command()
+def tree(
+    affinities: AffinitiesOpt,
+    clusters: Annotated[
+        int,
+        typer.Option(
+            "--clusters",
+            "-c",
+            help="Cut the tree into this many groups (the paper's four families: 4).",
+            min=1,
+        ),
+    ] = 4,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text (groups and dendrogram), json, newick.")
+    ] = Format.text,
+    normalisation: Annotated[
+        str,
+        typer.Option(
+            "--normalisation",
+            help="How each target's affinities are put on one scale before clustering: "
+            "zlog (standardised log-affinities), log, sum, none.",
+        ),
+    ] = "zlog",
+    linkage: Annotated[
+        str, typer.Option("--linkage", help="scipy linkage method: average, complete, ward, ...")
+    ] = "average",
+    metric: Annotated[
+        str, typer.Option("--metric", help="Distance between patterns: cosine, euclidean, ...")
+    ] = "cosine",
+) -> None:
+    """The task similarity tree: agglomerative clustering of transfer-out patterns.
+
+    Each source task is described by its first-order affinities into every target; each
+    target's affinities are normalised (default: standardised log-affinities, since AHP
+    scores are a ratio scale on a per-target scale), then sources are clustered (default:
+    average linkage on cosine distance). The paper's Figure 14 finds 3D, 2D,
+    low-dimensional geometric and semantic families this way.
+    """
+    from taskonomy.affinity.paper import resolve_affinities
+    from taskonomy.affinity.release import load_affinities
+    from taskonomy.affinity.tree import similarity_tree
+    from taskonomy.tasks.families import builtin_family, task_label
+
+    source = resolve_affinities(affinities)
+    table = load_affinities(source.affinities)
+    the_tree = similarity_tree(table, linkage, metric, normalisation)  # type: ignore[arg-type]
+    groups = the_tree.clusters(clusters)
+    if fmt is Format.json:
+        doc = {
+            "affinities": source.name,
+            "labels": list(the_tree.labels),
+            "leaf_order": the_tree.leaf_order,
+            "clusters": groups,
+            "newick": the_tree.to_newick(),
+            "normalisation": the_tree.normalisation,
+            "linkage": the_tree.method,
+            "metric": the_tree.metric,
+            "families": {
+                t: (f.value if (f := builtin_family(t)) else None) for t in the_tree.labels
+            },
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    if fmt is Format.newick:
+        typer.echo(the_tree.to_newick())
+        return
+
+    def label(name: str) -> str:
+        family = builtin_family(name)
+        return f"{task_label(name)} [{family.value}]" if family else task_label(name)
+
+    lines = [
+        f"similarity tree of {source.name}: {len(the_tree.labels)} source tasks, "
+        f"{the_tree.normalisation}-normalised transfer-out patterns, {the_tree.method} "
+        f"linkage, {the_tree.metric} distance",
+        "",
+        f"{len(groups)} cluster(s):",
+    ]
+    lines += [f"  {i}. {', '.join(label(t) for t in g)}" for i, g in enumerate(groups, 1)]
+    lines += ["", "dendrogram (similar tasks adjacent):", *the_tree.to_text(label)]
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
