@@ -66,7 +66,7 @@ class HighsBackend(Backend):
     INTEGRALITY_TOL: ClassVar[float] = 1e-9
     #: Try the LP relaxation before the MIP (off: always branch and bound).
     LP_FIRST: ClassVar[bool] = True
-    #: HiGHS options for the MIP instance only. Presolve, restarts and the sub-MIP heuristics
+    #: HiGHS options for the MIP instance only. Restarts and the sub-MIP heuristics
     #: (RINS, RENS, root reduced cost) cost more than they save here: the sweep's warm
     #: start is already a good incumbent, and on paper-sized instances these settings
     #: cut the hardest solves 3-10x (measured with benchmarks/solvers.py).
