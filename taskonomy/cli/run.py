@@ -38,6 +38,7 @@ def run(
     succeeded, 1 when any failed (the summary names each, why, and its log), 2 for
     errors in the spec or the command.
     """
+    from taskonomy import jobs
     from taskonomy.executor.core import prepare_workdir
     from taskonomy.executor.store import ArtifactStore
     from taskonomy.jobs.outputs import publish_outputs
@@ -54,11 +55,12 @@ def run(
     if kind == "slurm":
         from taskonomy.executor.slurm.executor import run_slurm
 
-        ok = bool(run_slurm(the_spec, plan, wd, detach=detach).ok)
+        ok = bool(run_slurm(the_spec, plan, wd, detach=detach, bodies=jobs.BODIES_REF).ok)
     else:
         from taskonomy.executor.local import run_local
 
-        result = run_local(the_spec, plan, wd, console=console, live=False if no_progress else None)
+        live = False if no_progress else None
+        result = run_local(the_spec, plan, wd, bodies=jobs.BODIES, console=console, live=live)
         ok = result.ok
     for path in publish_outputs(wd, plan, ArtifactStore(wd)):
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)

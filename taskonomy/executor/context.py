@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -121,3 +121,10 @@ class JobBody(Protocol):
     """
 
     def __call__(self, ctx: JobContext) -> Mapping[str, Any] | None: ...
+
+
+class BatchBody(Protocol):
+    """Runs several jobs of one kind in one process, sharing what they can (cached
+    features, one device). Returns one manifest metadata mapping per context, in order."""
+
+    def __call__(self, ctxs: Sequence[JobContext]) -> list[Mapping[str, Any] | None]: ...

@@ -6,7 +6,8 @@
 through the same :class:`JobRunner`, and a SLURM array task calls it with the job ids
 packed into it. It never schedules: a job whose dependencies are not complete is not run.
 Bodies are injected (:class:`BodyResolver`), as DVC's runner takes the function that runs
-a stage, so tests run the executors with fake bodies.
+a stage: the executor never imports the job bodies; the command line passes
+:data:`taskonomy.jobs.BODIES`, and tests run the executors with fake bodies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import attrs
 
 from taskonomy import __version__
 from taskonomy.errors import TaskonomyError
-from taskonomy.executor.context import JobBody, JobContext, JobFailed
+from taskonomy.executor.context import BatchBody, JobBody, JobContext, JobFailed
 from taskonomy.executor.runinfo import (
     WorkdirError,
     load_workdir,
@@ -36,7 +37,6 @@ from taskonomy.executor.runinfo import (
     scratch_path,
 )
 from taskonomy.executor.store import ArtifactStore
-from taskonomy.jobs import BatchBody
 from taskonomy.planner.jobs import Job, JobState, Plan
 from taskonomy.spec.models import JobKind, Spec
 
@@ -83,24 +83,13 @@ class ProgressSink(Protocol):
     def finished(self, outcome: JobOutcome) -> None: ...
 
 
-def _default_body(kind: JobKind) -> JobBody:
-    from taskonomy import jobs  # looked up at call time so tests can patch the registry
-
-    return jobs.get_body(kind)
-
-
-def _default_batch_body(kind: JobKind) -> BatchBody | None:
-    from taskonomy import jobs
-
-    return jobs.get_batch_body(kind)
-
-
 @attrs.frozen
 class BodyResolver:
-    """Where an executor finds the function that runs a job kind (injectable for tests)."""
+    """Where an executor finds the function that runs a job kind: the real bodies are
+    :data:`taskonomy.jobs.BODIES`; tests pass cheap ones."""
 
-    body: Callable[[JobKind], JobBody] = _default_body
-    batch_body: Callable[[JobKind], BatchBody | None] = _default_batch_body
+    body: Callable[[JobKind], JobBody]
+    batch_body: Callable[[JobKind], BatchBody | None]
 
 
 def one_line(exc: BaseException) -> str:
@@ -162,7 +151,7 @@ class JobRunner:
         plan: its plan.
         workdir: the work directory (holds the store, logs and scratch dirs).
         device: overrides ``spec.executor.device``.
-        bodies: where bodies come from (default: :mod:`taskonomy.jobs`).
+        bodies: where bodies come from (:data:`taskonomy.jobs.BODIES` for the real ones).
         progress: told when jobs start, step and finish.
     """
 
@@ -172,14 +161,14 @@ class JobRunner:
         plan: Plan,
         workdir: Path,
         *,
+        bodies: BodyResolver,
         device: str | None = None,
-        bodies: BodyResolver | None = None,
         progress: ProgressSink | None = None,
         store: ArtifactStore | None = None,
     ) -> None:
         self.spec, self.plan, self.workdir = spec, plan, Path(workdir)
         self.device = device or spec.executor.device
-        self.bodies = bodies or BodyResolver()
+        self.bodies = bodies
         self.progress = progress
         self.store = store or ArtifactStore(self.workdir)
 
@@ -392,8 +381,8 @@ def execute_jobs(
     workdir: Path,
     job_ids: Sequence[str],
     *,
+    bodies: BodyResolver,
     device: str | None = None,
-    bodies: BodyResolver | None = None,
     progress: ProgressSink | None = None,
 ) -> list[JobOutcome]:
     """Run ``job_ids`` of the plan recorded in ``workdir`` in this process.

@@ -122,7 +122,7 @@ def run_local(
     plan: Plan,
     workdir: Path,
     *,
-    bodies: BodyResolver | None = None,
+    bodies: BodyResolver,
     display: bool = True,
     pack: int = DEFAULT_PACK,
     console: Console | None = None,
@@ -134,7 +134,8 @@ def run_local(
         spec: the spec the plan was built from (``prepare_workdir`` returns both).
         plan: the job graph.
         workdir: the work directory (``spec.json``/``plan.json`` already written).
-        bodies: where job bodies come from (default: :mod:`taskonomy.jobs`).
+        bodies: where job bodies come from (:data:`taskonomy.jobs.BODIES` for the real
+            ones).
         display: show progress and the final summary on ``console``.
         pack: most jobs per batch-body call, unless a kind's resources set
             ``slurm_jobs_per_task``.
@@ -146,7 +147,6 @@ def run_local(
             temporary directory; finished artifacts are kept.
     """
     workdir = Path(workdir)
-    bodies = bodies or BodyResolver()
     console = console or Console(highlight=False)
     store = ArtifactStore(workdir)
     states = store.states(plan)

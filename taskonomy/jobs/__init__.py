@@ -21,19 +21,11 @@ Artifact files each kind writes (read by the kinds downstream):
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from taskonomy.executor.context import JobBody, JobContext
+from taskonomy.executor.context import BatchBody, JobBody
+from taskonomy.executor.core import BodyResolver
 from taskonomy.spec.models import JobKind
-
-
-class BatchBody(Protocol):
-    """Runs several jobs of one kind in one process, sharing what they can (cached
-    features, one device). Returns one manifest metadata mapping per context, in order."""
-
-    def __call__(self, ctxs: Sequence[JobContext]) -> list[Mapping[str, Any] | None]: ...
-
 
 _BODIES: dict[JobKind, str] = {
     JobKind.DATASET: "taskonomy.jobs.dataset:run_dataset",
@@ -72,4 +64,10 @@ def get_batch_body(kind: JobKind) -> BatchBody | None:
     return None if ref is None else cast(BatchBody, _load(ref))
 
 
-__all__ = ["BatchBody", "get_batch_body", "get_body"]
+#: The real bodies, as the executors take them (looked up at call time, so a test can
+#: patch :func:`get_body`).
+BODIES = BodyResolver(body=lambda kind: get_body(kind), batch_body=lambda k: get_batch_body(k))
+#: :data:`BODIES` by reference, for SLURM array tasks (which import it on the node).
+BODIES_REF = "taskonomy.jobs:BODIES"
+
+__all__ = ["BODIES", "BODIES_REF", "BatchBody", "get_batch_body", "get_body"]

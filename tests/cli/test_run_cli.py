@@ -179,8 +179,8 @@ def test_slurm_dispatch_and_status_hook(
     class Result:
         ok = False
 
-    def run_slurm(spec: Any, plan: Any, workdir: Path, *, detach: bool) -> Result:
-        seen.update(kind=spec.executor.kind, detach=detach, workdir=workdir)
+    def run_slurm(spec: Any, plan: Any, workdir: Path, *, detach: bool, bodies: str) -> Result:
+        seen.update(kind=spec.executor.kind, detach=detach, workdir=workdir, bodies=bodies)
         jobs = {"dataset": {"slurm_job_id": "77_0", "state": "running", "log": "x.log"}}
         (workdir / "slurm").mkdir()
         (workdir / "slurm" / "jobs.json").write_text(json.dumps(jobs))
@@ -190,7 +190,12 @@ def test_slurm_dispatch_and_status_hook(
     workdir = tmp_path / "wd"
     args = ["run", str(spec_file), "-w", str(workdir), "executor.kind=slurm", "--detach"]
     assert main(args) == 1
-    assert seen == {"kind": "slurm", "detach": True, "workdir": workdir.resolve()}
+    assert seen == {
+        "kind": "slurm",
+        "detach": True,
+        "workdir": workdir.resolve(),
+        "bodies": "taskonomy.jobs:BODIES",
+    }
     capsys.readouterr()
     assert main(["status", str(workdir), "-f", "json"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["jobs"]}

@@ -1,7 +1,7 @@
 """Cheap job bodies for the SLURM executor tests (no torch; milliseconds per job).
 
-Array tasks load them through ``TASKONOMY_TEST_BODIES=/path/to/bodies.py:BODIES``
-(:mod:`taskonomy.executor.slurm.task`). Every body writes ``out.json`` naming its inputs,
+The tests pass them to the executor as ``/path/to/bodies.py:BODIES``, which array tasks
+import (:mod:`taskonomy.executor.slurm.task`). Every body writes ``out.json`` naming its inputs,
 rank bodies write a ranking, transfer bodies record their bound sources, and every call
 appends a line to ``WORKDIR/calls.log`` (job id, SLURM id, restart count), so a test can
 tell which jobs ran where and how often. Behaviour the tests steer through the

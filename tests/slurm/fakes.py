@@ -21,6 +21,9 @@ from taskonomy.executor.slurm.task import PackFailed, PackTask
 
 FAILED_STATES = {"FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED"}
 
+#: The cheap bodies the array tasks of these fakes run.
+BODIES = f"{Path(__file__).parent / 'bodies.py'}:BODIES"
+
 
 @attrs.define
 class FakeTask:
@@ -46,8 +49,9 @@ class FakeSlurm:
         duplicate_sbatch: submissions that SLURM accepts twice (a timed-out sbatch).
     """
 
-    def __init__(self, workdir: Path, max_array_size: int = 1001) -> None:
+    def __init__(self, workdir: Path, max_array_size: int = 1001, bodies: str = BODIES) -> None:
         self.workdir = workdir
+        self.bodies = bodies
         self.max_array_size = max_array_size
         self.next_id = 100
         self.tasks: dict[str, FakeTask] = {}
@@ -138,7 +142,7 @@ class FakeSlurm:
         saved = dict(os.environ)
         os.environ.update(env)
         try:
-            PackTask(self.workdir)(pack)
+            PackTask(self.workdir, self.bodies)(pack)
             return "COMPLETED"
         except PackFailed:
             return "FAILED"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from taskonomy.errors import ExecutionError
 from taskonomy.executor.core import prepare_workdir
 from taskonomy.executor.slurm.accounting import base_id
 from taskonomy.executor.slurm.driver import DEPENDENCY_CANCELLED, SlurmDriver
@@ -26,7 +27,7 @@ from taskonomy.executor.slurm.outcomes import Outcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.states import JobStatus
 from taskonomy.executor.slurm.submit import submission_parameters
-from taskonomy.executor.slurm.task import TEST_BODIES_ENV, load_object
+from taskonomy.executor.slurm.task import load_object
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec, loaded_from_python
 
@@ -46,7 +47,6 @@ FakeSlurm = load_object(f"{Path(__file__).parent / 'fakes.py'}:FakeSlurm")
 
 @pytest.fixture(autouse=True)
 def _bodies(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_BODIES_ENV, BODIES)
     for name in ("TASKONOMY_TEST_FAIL", "TASKONOMY_TEST_SLOW"):
         monkeypatch.delenv(name, raising=False)
 
@@ -433,3 +433,9 @@ def test_run_slurm_needs_a_prepared_work_directory(tmp_path: Path) -> None:
     spec, plan, _ = prepare(tmp_path)
     with pytest.raises(Exception, match=r"lacks spec\.json and plan\.json.*prepare_workdir"):
         run_slurm(spec, plan, tmp_path / "elsewhere")
+
+
+def test_run_slurm_is_given_its_bodies(tmp_path: Path) -> None:
+    spec, plan, workdir = prepare(tmp_path)
+    with pytest.raises(ExecutionError, match=r"needs the job bodies"):
+        run_slurm(spec, plan, workdir, cluster=FakeSlurm(workdir))

@@ -16,7 +16,6 @@ import pytest
 
 from taskonomy.cli import main
 from taskonomy.executor.slurm.journal import Journal
-from taskonomy.executor.slurm.task import TEST_BODIES_ENV
 from taskonomy.spec import JobKind
 
 pytestmark = pytest.mark.slurm
@@ -65,7 +64,6 @@ def _solutions(path: Path) -> list[dict[str, Any]]:
 def test_the_slurm_executor_finds_the_local_executors_taxonomy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(TEST_BODIES_ENV, raising=False)  # the real bodies
     monkeypatch.setenv("TASKONOMY_SLURM_POLL_S", "0.5")
     spec = tmp_path / "e2e.yaml"
     spec.write_text(SPEC)

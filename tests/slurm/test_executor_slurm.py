@@ -1,8 +1,7 @@
 """The SLURM executor end to end on the real single-node SLURM (``scripts/slurm-local``).
 
-The plans are tiny and run the cheap bodies of ``bodies.py`` (array tasks load them
-through ``TASKONOMY_TEST_BODIES``, which sbatch passes on from this process's
-environment); the comparison with the local executor on real bodies lives in
+The plans are tiny and run the cheap bodies of ``bodies.py`` (passed to ``run_slurm`` by
+reference; array tasks import them); the comparison with the local executor on real bodies lives in
 ``test_executor_equivalence.py``. Every test checks, through ``WORKDIR/calls.log``,
 that no job ran more often than its story allows.
 """
@@ -29,7 +28,6 @@ from taskonomy.executor.slurm.journal import Journal
 from taskonomy.executor.slurm.outcomes import Outcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.states import JobStatus
-from taskonomy.executor.slurm.task import TEST_BODIES_ENV
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import JobKind, Spec, loaded_from_python
 
@@ -60,13 +58,12 @@ def tiny(tmp_path: Path, *, max_order: int = 2, **executor: Any) -> tuple[Spec, 
 
 @pytest.fixture(autouse=True)
 def _cheap_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_BODIES_ENV, BODIES)
     for name in ("TASKONOMY_TEST_FAIL", "TASKONOMY_TEST_SLOW"):
         monkeypatch.delenv(name, raising=False)
 
 
 def run(spec: Spec, plan: Plan, workdir: Path, **kw: Any) -> SlurmRunResult:
-    return run_slurm(spec, plan, workdir, schedule=FAST, echo=print, **kw)
+    return run_slurm(spec, plan, workdir, bodies=BODIES, schedule=FAST, echo=print, **kw)
 
 
 def calls(workdir: Path) -> Counter[str]:
@@ -209,9 +206,11 @@ def test_a_killed_driver_is_rerun_without_redoing_finished_jobs(tmp_path: Path) 
         "from taskonomy.executor.slurm.executor import run_slurm\n"
         "from taskonomy.executor.slurm.poll import PollSchedule\n"
         "w = Path(sys.argv[1]); spec, plan = load_workdir(w)\n"
-        "run_slurm(spec, plan, w, schedule=PollSchedule(min_interval_s=0.5, max_interval_s=2))\n"
+        "run_slurm(spec, plan, w, bodies=sys.argv[2],\n"
+        "          schedule=PollSchedule(min_interval_s=0.5, max_interval_s=2))\n"
     )
-    driver = subprocess.Popen([sys.executable, "-c", script, str(workdir)], env=dict(os.environ))
+    cmd = [sys.executable, "-c", script, str(workdir), BODIES]
+    driver = subprocess.Popen(cmd, env=dict(os.environ))
     try:
         wait_until(
             "the features stage", lambda: any(j.startswith("features/") for j in calls(workdir))

@@ -18,7 +18,7 @@ from taskonomy.executor.slurm.housekeeping import CANCELLED_BY_USER, cancel_run,
 from taskonomy.executor.slurm.journal import Journal, outcome_path
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.states import JobStatus
-from taskonomy.executor.slurm.task import TEST_BODIES_ENV, PackFailed, PackTask, load_object
+from taskonomy.executor.slurm.task import PackFailed, PackTask, load_object
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec, loaded_from_python
 
@@ -37,7 +37,6 @@ TINY: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def _bodies(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_BODIES_ENV, BODIES)
     for name in ("TASKONOMY_TEST_FAIL", "TASKONOMY_TEST_SLOW", "SLURM_JOB_ID"):
         monkeypatch.delenv(name, raising=False)
 
@@ -148,27 +147,28 @@ def test_the_array_task_writes_outcomes_and_fails_honestly(
 ) -> None:
     _, _, workdir = prepare(tmp_path)
     monkeypatch.setenv("SLURM_JOB_ID", "77")
-    assert [r["state"] for r in PackTask(workdir)(["dataset"])] == ["done"]
-    assert [r["state"] for r in PackTask(workdir)(["dataset"])] == ["skipped"]
+    assert [r["state"] for r in PackTask(workdir, BODIES)(["dataset"])] == ["done"]
+    assert [r["state"] for r in PackTask(workdir, BODIES)(["dataset"])] == ["skipped"]
     monkeypatch.setenv("TASKONOMY_TEST_FAIL", "encoder/rgb2mist")
     with pytest.raises(
         PackFailed, match=r"1 of 2 job\(s\) did not complete: encoder/rgb2mist: failed"
     ):
-        PackTask(workdir)(["encoder/rgb2depth", "encoder/rgb2mist"])
+        PackTask(workdir, BODIES)(["encoder/rgb2depth", "encoder/rgb2mist"])
     doc = json.loads(outcome_path(workdir, "encoder/rgb2mist").read_text())
     assert (doc["state"], doc["slurm_job_id"]) == ("failed", "77")
     assert doc["reason"] == "RuntimeError: injected failure in encoder/rgb2mist"
 
 
 def test_the_array_task_is_checkpointable_and_requeues_the_same_call(tmp_path: Path) -> None:
-    task = PackTask(tmp_path)
+    task = PackTask(tmp_path, BODIES)
     delayed = task.checkpoint(["a", "b"])
     assert isinstance(delayed.function, PackTask) and delayed.function.workdir == str(tmp_path)
+    assert delayed.function.bodies == BODIES  # the requeued call runs the same bodies
     assert delayed.args == (["a", "b"],)
     assert pickle.loads(pickle.dumps(task)).workdir == str(tmp_path)
 
 
-def test_test_bodies_references(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_body_references() -> None:
     assert load_object("taskonomy.executor.slurm.task:PackTask") is PackTask
     assert load_object(BODIES) is load_object(BODIES)
     for bad, match in [
@@ -178,6 +178,5 @@ def test_test_bodies_references(monkeypatch: pytest.MonkeyPatch) -> None:
     ]:
         with pytest.raises(ExecutionError, match=match):
             load_object(bad)
-    monkeypatch.setenv(TEST_BODIES_ENV, "taskonomy.executor.slurm.task:PackTask")
-    with pytest.raises(ExecutionError, match=r"names a type, not a .*BodyResolver"):
-        PackTask("/nonexistent")(["x"])
+    with pytest.raises(ExecutionError, match=r"name a type, not a .*BodyResolver"):
+        PackTask("/nonexistent", "taskonomy.executor.slurm.task:PackTask")(["x"])

@@ -85,6 +85,7 @@ def run_slurm(
     workdir: Path,
     *,
     detach: bool = False,
+    bodies: str | None = None,
     cluster: ClusterLike | None = None,
     backend: Backend | None = None,
     schedule: PollSchedule | None = None,
@@ -102,6 +103,9 @@ def run_slurm(
         workdir: the work directory :func:`~taskonomy.executor.core.prepare_workdir`
             prepared; compute nodes must see it at the same path.
         detach: submit everything submittable now (``afterok`` chains) and return.
+        bodies: the job bodies the array tasks run, by reference
+            (:data:`taskonomy.jobs.BODIES_REF` for the real ones); needed unless
+            ``backend`` is given.
         cluster: the SLURM commands (default: a :class:`Cluster`).
         backend: submits arrays (default: submitit).
         schedule: the polling rate (default: :func:`default_schedule`).
@@ -121,13 +125,15 @@ def run_slurm(
             f"{workdir} lacks {' and '.join(missing)}, which the array tasks read; prepare it "
             "with taskonomy.executor.core.prepare_workdir (`taskonomy run SPEC` does)"
         )
+    if backend is None and bodies is None:
+        raise ExecutionError("run_slurm needs the job bodies (bodies=...) or a backend")
     with driver_lock(workdir):
         driver = SlurmDriver(
             spec,
             plan,
             workdir,
             cluster=cluster or Cluster(),
-            backend=backend or SubmititBackend(workdir),
+            backend=backend or SubmititBackend(workdir, bodies=str(bodies)),
             schedule=schedule or default_schedule(),
             echo=echo or _stderr,
         )

@@ -84,6 +84,8 @@ class SubmititBackend:
 
     Args:
         workdir: the run's work directory (the array tasks' argument).
+        bodies: the job bodies the array tasks import, by reference (see
+            :class:`~taskonomy.executor.slurm.task.PackTask`).
         retry: backoff for transient ``sbatch`` errors.
         sleep: waits between retries.
         max_num_timeout: how often submitit requeues a checkpointable task that hits
@@ -94,11 +96,13 @@ class SubmititBackend:
         self,
         workdir: Path,
         *,
+        bodies: str,
         retry: RetryPolicy = SBATCH_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         max_num_timeout: int = 3,
     ) -> None:
         self.workdir = Path(workdir)
+        self.bodies = bodies
         self._retry = retry
         self._sleep = sleep
         self._max_num_timeout = max_num_timeout
@@ -117,7 +121,7 @@ class SubmititBackend:
             raise ValueError(f"{sub.name}: {len(packs)} packs for {sub.tasks} tasks")
         executor = submitit.SlurmExecutor(folder=sub.folder, max_num_timeout=self._max_num_timeout)
         executor.update_parameters(**submission_parameters(sub, dependency, comment))
-        task = PackTask(self.workdir)
+        task = PackTask(self.workdir, self.bodies)
         args = [list(pack) for pack in packs]
 
         def once() -> list[Any]:

@@ -16,10 +16,11 @@ the rerun calls ``execute_jobs`` again, which skips the jobs that finished and r
 the interrupted one from what its body saved in ``ctx.scratch`` (encoder training
 saves ``ckpt.pt`` there periodically).
 
-Tests inject cheap job bodies through the environment: ``TASKONOMY_TEST_BODIES`` names
-``package.module:OBJECT`` or ``/path/to/file.py:OBJECT``, an object accepted as
-``execute_jobs(..., bodies=OBJECT)``. The driver's environment reaches the array task
-(sbatch exports it), so setting the variable where the driver runs is enough.
+The job bodies travel as data of the task: a reference ``package.module:OBJECT`` (the
+real ones are :data:`taskonomy.jobs.BODIES_REF`) or ``/path/to/file.py:OBJECT`` naming a
+:class:`~taskonomy.executor.core.BodyResolver`, which the array task imports on the node.
+Whoever starts the run chooses it (the command line passes the real bodies; tests pass
+cheap ones); nothing in the environment changes what a task runs.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from taskonomy.errors import ExecutionError
 from taskonomy.executor.slurm.journal import outcome_path
 from taskonomy.executor.store import write_json_atomic
 
-TEST_BODIES_ENV = "TASKONOMY_TEST_BODIES"
-
 
 class PackFailed(ExecutionError):
     """Some jobs of an array task failed; their own logs say why."""
@@ -54,12 +53,13 @@ def load_object(ref: str) -> Any:
     module_ref, sep, name = ref.rpartition(":")
     if not sep or not module_ref or not name:
         raise ExecutionError(
-            f"{TEST_BODIES_ENV}={ref!r} must be 'package.module:OBJECT' or '/path/file.py:OBJECT'"
+            f"job bodies {ref!r}: a reference must be 'package.module:OBJECT' or "
+            "'/path/file.py:OBJECT'"
         )
     try:
         if module_ref.endswith(".py"):
             path = Path(module_ref)
-            mod_name = f"_taskonomy_test_bodies_{abs(hash(str(path.resolve())))}"
+            mod_name = f"_taskonomy_bodies_{abs(hash(str(path.resolve())))}"
             if mod_name not in sys.modules:
                 spec = importlib.util.spec_from_file_location(mod_name, path)
                 if spec is None or spec.loader is None:
@@ -70,13 +70,7 @@ def load_object(ref: str) -> Any:
             return getattr(sys.modules[mod_name], name)
         return getattr(importlib.import_module(module_ref), name)
     except (ImportError, AttributeError, OSError) as exc:
-        raise ExecutionError(f"cannot load {TEST_BODIES_ENV}={ref!r}: {exc}") from exc
-
-
-def test_bodies() -> Any | None:
-    """The bodies ``TASKONOMY_TEST_BODIES`` names, or None (the real bodies) when unset."""
-    ref = os.environ.get(TEST_BODIES_ENV, "").strip()
-    return load_object(ref) if ref else None
+        raise ExecutionError(f"cannot load job bodies {ref!r}: {exc}") from exc
 
 
 def _state_name(state: Any) -> str:
@@ -88,19 +82,21 @@ class PackTask:
 
     Args:
         workdir: the run's work directory, on the file system compute nodes share.
+        bodies: a reference to the job bodies (see the module doc).
     """
 
-    def __init__(self, workdir: str | Path) -> None:
+    def __init__(self, workdir: str | Path, bodies: str) -> None:
         self.workdir = str(workdir)
+        self.bodies = bodies
 
     def __call__(self, job_ids: Sequence[str]) -> list[dict[str, Any]]:
         from taskonomy.executor.core import BodyResolver, execute_jobs
 
         workdir = Path(self.workdir)
-        bodies = test_bodies()
-        if bodies is not None and not isinstance(bodies, BodyResolver):
+        bodies = load_object(self.bodies)
+        if not isinstance(bodies, BodyResolver):
             raise ExecutionError(
-                f"{TEST_BODIES_ENV} names a {type(bodies).__name__}, not a "
+                f"job bodies {self.bodies!r} name a {type(bodies).__name__}, not a "
                 "taskonomy.executor.core.BodyResolver"
             )
         start = time.time()
@@ -132,10 +128,10 @@ class PackTask:
         """Requeue the same call (submitit calls this on ``USR2``; see the module doc)."""
         from submitit.helpers import DelayedSubmission
 
-        return DelayedSubmission(PackTask(self.workdir), list(job_ids))
+        return DelayedSubmission(PackTask(self.workdir, self.bodies), list(job_ids))
 
     def __repr__(self) -> str:
-        return f"PackTask({self.workdir!r})"
+        return f"PackTask({self.workdir!r}, {self.bodies!r})"
 
 
 def _slurm_id() -> str:
