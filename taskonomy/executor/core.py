@@ -38,6 +38,7 @@ from taskonomy.executor.runinfo import (
 )
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, JobState, Plan
+from taskonomy.planner.packing import take_pack
 from taskonomy.spec.models import JobKind, Spec
 
 
@@ -210,19 +211,17 @@ class JobRunner:
             if blocked is not None:
                 outcomes[job.id] = blocked
                 continue
-            batch = [job]
-            if self.bodies.batch_body(job.kind) is not None:
-                ready = [
-                    self.plan.jobs[j]
-                    for j in todo
-                    if self.plan.jobs[j].kind is job.kind
-                    and not set(self.plan.jobs[j].deps) & set(todo)
-                ]
-                ready = [j for j in ready if self._missing_dep(j, bad) is None]
-                ready = [j for j in ready if self.store.state(j) is not JobState.DONE]
-                batch += ready
-                for j in ready:
-                    todo.remove(j.id)
+            # The ids were packed when submitted: every ready job of the kind goes along.
+            others = [] if self.bodies.batch_body(job.kind) is None else [
+                self.plan.jobs[j]
+                for j in todo
+                if not set(self.plan.jobs[j].deps) & set(todo)
+                and self._missing_dep(self.plan.jobs[j], bad) is None
+                and self.store.state(self.plan.jobs[j]) is not JobState.DONE
+            ]
+            batch = take_pack([job, *others], size=0, order=index)
+            for j in batch[1:]:
+                todo.remove(j.id)
             for outcome in self.run_batch(batch):
                 outcomes[outcome.job_id] = outcome
         return [outcomes[j] for j in dict.fromkeys(job_ids)]

@@ -21,10 +21,8 @@ from taskonomy.executor.progress import RunDisplay, summary
 from taskonomy.executor.runinfo import RunRecord, log_path
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, Plan
+from taskonomy.planner.packing import LOCAL_PACK, PACKABLE, take_pack
 from taskonomy.spec.models import Spec
-
-#: Jobs per batch-body call when the spec's resources do not say (slurm_jobs_per_task).
-DEFAULT_PACK = 8
 
 
 @attrs.frozen
@@ -76,35 +74,24 @@ class _Scheduler:
         self.plan = plan
         self.pending = pending
         self.complete: set[str] = {j.id for j in plan} - {j.id for j in pending}
-        self.bodies = bodies
         self.pack = pack
-        self._packable: dict[str, bool] = {}
         self.index = {jid: i for i, jid in enumerate(plan.jobs)}
-
-    def packable(self, job: Job) -> bool:
-        kind = str(job.kind)
-        if kind not in self._packable:
-            self._packable[kind] = self.bodies.batch_body(job.kind) is not None
-        return self._packable[kind]
+        # A kind packs here when the policy packs it and a batch body can run the pack.
+        self.packs = {k for k in PACKABLE if bodies.batch_body(k) is not None}
 
     def ready(self, job: Job) -> bool:
         return all(d in self.complete for d in job.deps)
 
     def next_batch(self) -> list[Job]:
-        """The next ready unpackable job in plan order; when there is none, a pack of
-        ready jobs of one packable kind (same target first, up to the pack size)."""
+        """The next ready unpackable job in plan order; when there is none, the pack
+        (:func:`~taskonomy.planner.packing.take_pack`) the first ready job heads."""
         ready = [j for j in self.pending if self.ready(j)]
-        if not ready:
-            return []
-        single = next((j for j in ready if not self.packable(j)), None)
+        single = next((j for j in ready if j.kind not in self.packs), None)
         if single is not None:
             batch = [single]
         else:
-            head = ready[0]
-            size = head.resources.jobs_per_task or self.pack
-            same = [j for j in ready if j.kind is head.kind]
-            same.sort(key=lambda j: (j.target != head.target, self.index[j.id]))
-            batch = same[: max(1, size)]
+            size = (ready[0].resources.jobs_per_task or self.pack) if ready else 0
+            batch = take_pack(ready, size, self.index)
         for job in batch:
             self.pending.remove(job)
         return batch
@@ -124,7 +111,7 @@ def run_local(
     *,
     bodies: BodyResolver,
     display: bool = True,
-    pack: int = DEFAULT_PACK,
+    pack: int = LOCAL_PACK,
     console: Console | None = None,
     live: bool | None = None,
 ) -> RunResult:

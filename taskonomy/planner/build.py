@@ -120,9 +120,11 @@ class _Builder:
 
     @staticmethod
     def task_params(task: ResolvedTask) -> dict[str, Any]:
+        # A task's label and family only present it: they must not change job hashes.
         info = {
             k: str(v) if not isinstance(v, (int, float, bool)) else v
             for k, v in vars(task.info).items()
+            if k not in ("label", "family")
         }
         return {"name": task.name, "kind": task.kind, "info": info}
 

@@ -18,7 +18,6 @@ from taskonomy.executor.slurm.cluster import (
 )
 from taskonomy.executor.slurm.header import (
     ArraySubmission,
-    jobs_per_task,
     sbatch_headers,
     stage_submissions,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "SchedulerError",
     "TransientSchedulerError",
     "from_slurm",
-    "jobs_per_task",
     "reconcile",
     "sbatch_headers",
     "split_array",

@@ -23,13 +23,9 @@ import attrs
 from taskonomy.errors import ExecutionError, SpecError
 from taskonomy.executor.slurm.cluster import DEFAULT_MAX_ARRAY_SIZE, split_array
 from taskonomy.planner.jobs import Job, Plan
-from taskonomy.spec.models import ExecutorSpec, JobKind
+from taskonomy.planner.packing import jobs_per_task
+from taskonomy.spec.models import ExecutorSpec
 
-#: Kinds that are packed several per array task when the spec leaves it to the cost model.
-PACKABLE = frozenset({JobKind.TRANSFER, JobKind.EVALUATE, JobKind.SCRATCH})
-#: The cost model packs small jobs until an array task is estimated at this many seconds.
-TARGET_TASK_SECONDS = 600.0
-MAX_PACK = 32
 #: The signal submitit asks SLURM to send before a time limit (its checkpoint trigger).
 PREEMPT_SIGNAL = "USR2"
 #: Seconds before the time limit that signal comes (submitit's default).
@@ -52,17 +48,6 @@ _MANAGED = {
     "account": "set executor.slurm_account",
     "qos": "set executor.slurm_qos",
 }
-
-
-def jobs_per_task(jobs: Sequence[Job]) -> int:
-    """How many jobs of this stage one array task runs (spec first, else the cost model)."""
-    explicit = jobs[0].resources.jobs_per_task
-    if explicit is not None:
-        return explicit
-    if jobs[0].kind not in PACKABLE:
-        return 1
-    longest = max(j.est_seconds for j in jobs)
-    return max(1, min(MAX_PACK, int(TARGET_TASK_SECONDS // max(longest, 1.0))))
 
 
 def stage_arrays(plan: Plan) -> dict[str, list[Job]]:
