@@ -39,7 +39,7 @@ def run(
     errors in the spec or the command.
     """
     from taskonomy import jobs
-    from taskonomy.executor.core import prepare_workdir
+    from taskonomy.executor.runner import prepare_workdir
     from taskonomy.executor.store import ArtifactStore
     from taskonomy.jobs.outputs import publish_outputs
 

@@ -66,8 +66,8 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
 
 def status_document(workdir: Path) -> dict[str, Any]:
     """The ``--format json`` document."""
-    from taskonomy.executor.core import load_workdir
     from taskonomy.executor.runinfo import RUN_FILE, read_json
+    from taskonomy.executor.runner import load_workdir
     from taskonomy.planner.views import stage_seconds
 
     spec, plan = load_workdir(workdir)

@@ -1,4 +1,5 @@
-"""Runs a job graph: the artifact store, the local executor and (later) SLURM.
+"""Runs a job graph: the artifact store, jobs in this process, the local executor, and
+SLURM (``slurm/``). The executors receive the job bodies; they never import them.
 
 Importing this package imports neither torch nor submitit; backends import them lazily.
 """

@@ -16,9 +16,9 @@ from pathlib import Path
 import attrs
 from rich.console import Console
 
-from taskonomy.executor.core import BodyResolver, JobOutcome, JobRunner, OutcomeState
 from taskonomy.executor.progress import RunDisplay, summary
 from taskonomy.executor.runinfo import RunRecord, log_path
+from taskonomy.executor.runner import BodyResolver, JobOutcome, JobRunner, OutcomeState
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.packing import LOCAL_PACK, PACKABLE, take_pack
@@ -27,19 +27,18 @@ from taskonomy.spec.models import Spec
 
 @attrs.frozen
 class RunResult:
-    """The outcome of every job of a plan in one run.
+    """The outcome of every job of a plan in one run that was not interrupted (Ctrl-C
+    raises :class:`KeyboardInterrupt` from :func:`run_local` after recording the run).
 
     Attributes:
-        outcomes: per job id, in plan order; jobs not reached (interrupted) are absent.
-        interrupted: the run was stopped (Ctrl-C) before every job was tried.
+        outcomes: per job id, in plan order.
     """
 
     outcomes: Mapping[str, JobOutcome]
-    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(o.state.ok for o in self.outcomes.values())
+        return all(o.state.ok for o in self.outcomes.values())
 
     @property
     def failed(self) -> list[JobOutcome]:
@@ -192,4 +191,4 @@ def run_local(
         ordered = {j.id: outcomes[j.id] for j in plan if j.id in outcomes}
         if display:
             console.print(summary(plan, ordered, interrupted=interrupted))
-    return RunResult(ordered, interrupted=False)
+    return RunResult(ordered)

@@ -1,7 +1,7 @@
 """What a run shows while it goes and when it ends.
 
 :class:`RunDisplay` follows the jobs of a run (it is a
-:class:`~taskonomy.executor.core.ProgressSink`): on a terminal a live rich display with
+:class:`~taskonomy.executor.runner.ProgressSink`): on a terminal a live rich display with
 the stage, the current job, its step and an ETA; elsewhere (a log file, CI) one plain line
 per event. The ETA is the remaining jobs' estimated seconds scaled by how fast this
 machine has been so far against the estimates. :func:`summary` renders the end-of-run
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from taskonomy.executor.core import JobOutcome, OutcomeState
+from taskonomy.executor.runner import JobOutcome, OutcomeState
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.views import stage_seconds
 

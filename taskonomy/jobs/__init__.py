@@ -24,7 +24,7 @@ import importlib
 from typing import Any, cast
 
 from taskonomy.executor.context import BatchBody, JobBody
-from taskonomy.executor.core import BodyResolver
+from taskonomy.executor.runner import BodyResolver
 from taskonomy.spec.models import JobKind
 
 _BODIES: dict[JobKind, str] = {

@@ -1,7 +1,7 @@
 """How jobs share a process: which kinds pack, how many go together, and which.
 
 One policy for every place that packs: the local executor's batches of ready jobs, the
-jobs of one SLURM array task (run together by :class:`~taskonomy.executor.core.JobRunner`)
+jobs of one SLURM array task (run together by :class:`~taskonomy.executor.runner.JobRunner`)
 and the array sizes the dry run shows. Packed jobs of one kind share cached features and
 a device, and their batch body trains their heads as one model.
 """

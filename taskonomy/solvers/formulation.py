@@ -82,11 +82,6 @@ class MilpModel:
         ub[: self.n_edges] = np.where(self.edge_orders <= max_order, 1.0, 0.0)
         return ub
 
-    def row_upper_for(self, budget: float) -> FloatArray:
-        ru = self.row_upper.copy()
-        ru[self.budget_row] = budget
-        return ru
-
 
 class _Rows:
     def __init__(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from taskonomy.executor.context import RANKING_FILE, JobContext
-from taskonomy.executor.core import BodyResolver
+from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
 from taskonomy.spec import LoadedSpec, Spec, loaded_from_python
 from taskonomy.spec.models import JobKind

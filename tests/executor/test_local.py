@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from taskonomy.executor.core import OutcomeState, prepare_workdir
 from taskonomy.executor.local import RunResult, run_local
 from taskonomy.executor.progress import format_duration
+from taskonomy.executor.runner import OutcomeState, prepare_workdir
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner import JobState, Plan
 from taskonomy.spec import LoadedSpec, loaded_from_python
@@ -74,7 +74,7 @@ def test_resume_after_the_process_is_killed(loaded: LoadedSpec, tmp_path: Path) 
             import os, sys
             sys.path.insert(0, {str(Path(__file__).parent)!r})
             from conftest import FakeBodies
-            from taskonomy.executor.core import load_workdir
+            from taskonomy.executor.runner import load_workdir
             from taskonomy.executor.local import run_local
 
             class Crash(FakeBodies):

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taskonomy.executor.context import RANKING_FILE, JobContext
-from taskonomy.executor.core import BodyResolver
+from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
 from taskonomy.spec.models import JobKind
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from taskonomy.errors import ExecutionError
-from taskonomy.executor.core import prepare_workdir
+from taskonomy.executor.runner import prepare_workdir
 from taskonomy.executor.slurm.accounting import base_id
 from taskonomy.executor.slurm.driver import DEPENDENCY_CANCELLED, SlurmDriver
 from taskonomy.executor.slurm.executor import DriverBusyError, driver_lock, run_slurm

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from taskonomy.executor.core import prepare_workdir
+from taskonomy.executor.runner import prepare_workdir
 from taskonomy.executor.slurm.cluster import Cluster
 from taskonomy.executor.slurm.executor import run_slurm
 from taskonomy.executor.slurm.journal import Journal
@@ -202,7 +202,7 @@ def test_a_killed_driver_is_rerun_without_redoing_finished_jobs(tmp_path: Path) 
     spec, plan, workdir = tiny(tmp_path, max_order=1)
     script = (
         "import sys; from pathlib import Path\n"
-        "from taskonomy.executor.core import load_workdir\n"
+        "from taskonomy.executor.runner import load_workdir\n"
         "from taskonomy.executor.slurm.executor import run_slurm\n"
         "from taskonomy.executor.slurm.poll import PollSchedule\n"
         "w = Path(sys.argv[1]); spec, plan = load_workdir(w)\n"

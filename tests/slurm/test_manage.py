@@ -11,7 +11,7 @@ import pytest
 
 from taskonomy.cli import main
 from taskonomy.errors import ExecutionError
-from taskonomy.executor.core import prepare_workdir
+from taskonomy.executor.runner import prepare_workdir
 from taskonomy.executor.slurm.accounting import base_id
 from taskonomy.executor.slurm.driver import SlurmDriver
 from taskonomy.executor.slurm.housekeeping import CANCELLED_BY_USER, cancel_run, clean_run

@@ -4,7 +4,7 @@
 commands, found through ``SLURM_CONF``), :class:`~.submit.SubmititBackend` and a poll
 schedule -- into a :class:`~.driver.SlurmDriver`, and holds a lock on the work directory
 so two drivers never submit the same jobs. It expects a work directory that
-:func:`taskonomy.executor.core.prepare_workdir` prepared (array tasks rebuild the plan
+:func:`taskonomy.executor.runner.prepare_workdir` prepared (array tasks rebuild the plan
 from its ``spec.json``).
 """
 
@@ -100,7 +100,7 @@ def run_slurm(
     Args:
         spec: the run's spec.
         plan: its plan, as recorded in ``workdir``.
-        workdir: the work directory :func:`~taskonomy.executor.core.prepare_workdir`
+        workdir: the work directory :func:`~taskonomy.executor.runner.prepare_workdir`
             prepared; compute nodes must see it at the same path.
         detach: submit everything submittable now (``afterok`` chains) and return.
         bodies: the job bodies the array tasks run, by reference
@@ -123,7 +123,7 @@ def run_slurm(
     if missing:
         raise ExecutionError(
             f"{workdir} lacks {' and '.join(missing)}, which the array tasks read; prepare it "
-            "with taskonomy.executor.core.prepare_workdir (`taskonomy run SPEC` does)"
+            "with taskonomy.executor.runner.prepare_workdir (`taskonomy run SPEC` does)"
         )
     if backend is None and bodies is None:
         raise ExecutionError("run_slurm needs the job bodies (bodies=...) or a backend")

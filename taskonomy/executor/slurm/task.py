@@ -2,7 +2,7 @@
 
 The driver submits :class:`PackTask` with submitit; each array task calls it with the
 ids of the jobs packed into it, and it runs them with
-:func:`taskonomy.executor.core.execute_jobs` in this process (so packed transfers share
+:func:`taskonomy.executor.runner.execute_jobs` in this process (so packed transfers share
 cached features), which skips jobs already done and commits each artifact atomically.
 The task then writes one small outcome file per job (``WORKDIR/slurm/outcomes/``), which
 the driver reads to tell a Python exception from a success when SLURM says
@@ -18,7 +18,7 @@ saves ``ckpt.pt`` there periodically).
 
 The job bodies travel as data of the task: a reference ``package.module:OBJECT`` (the
 real ones are :data:`taskonomy.jobs.BODIES_REF`) or ``/path/to/file.py:OBJECT`` naming a
-:class:`~taskonomy.executor.core.BodyResolver`, which the array task imports on the node.
+:class:`~taskonomy.executor.runner.BodyResolver`, which the array task imports on the node.
 Whoever starts the run chooses it (the command line passes the real bodies; tests pass
 cheap ones); nothing in the environment changes what a task runs.
 """
@@ -90,14 +90,14 @@ class PackTask:
         self.bodies = bodies
 
     def __call__(self, job_ids: Sequence[str]) -> list[dict[str, Any]]:
-        from taskonomy.executor.core import BodyResolver, execute_jobs
+        from taskonomy.executor.runner import BodyResolver, execute_jobs
 
         workdir = Path(self.workdir)
         bodies = load_object(self.bodies)
         if not isinstance(bodies, BodyResolver):
             raise ExecutionError(
                 f"job bodies {self.bodies!r} name a {type(bodies).__name__}, not a "
-                "taskonomy.executor.core.BodyResolver"
+                "taskonomy.executor.runner.BodyResolver"
             )
         start = time.time()
         outcomes = execute_jobs(workdir, list(job_ids), bodies=bodies)

@@ -39,7 +39,6 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     REQUIRED_MODULES: ClassVar[tuple[str, ...]]
     INSTALL: ClassVar[str]
-    MIP_CAPABLE: ClassVar[bool] = True
     WARM_START: ClassVar[bool] = True
     OPEN_SOURCE: ClassVar[bool] = True
 

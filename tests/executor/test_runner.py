@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from taskonomy.executor.core import (
+from taskonomy.executor.runinfo import log_path
+from taskonomy.executor.runner import (
     JobRunner,
     OutcomeState,
     WorkdirError,
@@ -15,7 +16,6 @@ from taskonomy.executor.core import (
     load_workdir,
     prepare_workdir,
 )
-from taskonomy.executor.runinfo import log_path
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner import JobState
 from taskonomy.spec import LoadedSpec, loaded_from_python
