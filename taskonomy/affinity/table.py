@@ -25,7 +25,12 @@ Key = tuple[Sources, str]
 KEY_SEPARATOR = "__"
 
 
-def format_key(sources: Sources, target: str) -> str:
+def sources_key(sources: Sources | list[str]) -> str:
+    """A source set as the release spells it: ``"src1__src2"`` (``"self"``, ``"pixels"``)."""
+    return KEY_SEPARATOR.join(sources)
+
+
+def format_key(sources: Sources | list[str], target: str) -> str:
     """The release key of ``sources → target``: ``"src1__src2__target"``."""
     return KEY_SEPARATOR.join((*sources, target))
 

@@ -11,7 +11,7 @@ import numpy as np
 from taskonomy.data.errors import DataError
 from taskonomy.data.formats import TaskLike, is_builtin, memory_dtype, task_info
 from taskonomy.data.labels import IMAGE_TARGET_TASKS
-from taskonomy.data.store import FORMAT_VERSION, INDEX_FILE, SPLITS
+from taskonomy.data.splits import FORMAT_VERSION, INDEX_FILE, SPLITS
 from taskonomy.data.transforms import apply_input_transform
 from taskonomy.tasks.bank import InputTransform, OutputKind, TaskInfo
 

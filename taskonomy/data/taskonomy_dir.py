@@ -46,7 +46,7 @@ from scipy import ndimage
 from taskonomy.data.errors import DataError
 from taskonomy.data.formats import stores_label
 from taskonomy.data.labels import DEPTH_SCALE_M
-from taskonomy.data.store import (
+from taskonomy.data.splits import (
     SPLITS,
     SplitWriter,
     common_index,

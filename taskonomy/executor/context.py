@@ -17,14 +17,12 @@ from typing import Any, Protocol
 
 import attrs
 
+from taskonomy.artifacts import RANKING_FILE
 from taskonomy.errors import TaskonomyError
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.pruning import bind_slot
 from taskonomy.spec.models import JobKind, Spec
-
-#: File a rank job writes: ``{"target": t, "ranked": [best source first, ...], "scores": {}}``.
-RANKING_FILE = "ranking.json"
 
 ProgressFn = Callable[[int, int, str], None]
 

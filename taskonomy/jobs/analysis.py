@@ -14,19 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from taskonomy.executor.context import RANKING_FILE, JobContext, JobFailed
+from taskonomy.affinity.table import format_key
+from taskonomy.affinity.table import sources_key as candidate_key
+from taskonomy.artifacts import (
+    AFFINITY_FILE,
+    CANDIDATE_FILE,
+    CANDIDATE_LOSSES_FILE,
+    EVALUATION_FILE,
+    RANKING_FILE,
+    REPORT_DIR,
+    REPORT_OUTPUT,
+    SOLUTION_FILE,
+    TEST_LOSSES_FILE,
+)
+from taskonomy.executor.context import JobContext, JobFailed
 from taskonomy.spec.models import JobKind
-
-AFFINITY_FILE = "affinity.json"
-LOSSES_FILE = "losses.npz"
-SOLUTION_FILE = "solution.json"
-EVALUATION_FILE = "evaluation.json"
-BASELINES = ("self", "pixels")
-
-
-def candidate_key(sources: list[str] | tuple[str, ...]) -> str:
-    """``"src1__src2"``: the release's spelling of a source set."""
-    return "__".join(sources)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -45,8 +47,8 @@ def _load_candidates(ctx: JobContext) -> tuple[list[list[str]], np.ndarray]:
         if ctx.plan.jobs[dep].kind is not JobKind.EVALUATE:
             continue
         art = ctx.artifact(dep)
-        names.append([str(s) for s in _read_json(art / "candidate.json")["sources"]])
-        rows.append(np.load(art / "losses.npy").astype(np.float64))
+        names.append([str(s) for s in _read_json(art / CANDIDATE_FILE)["sources"]])
+        rows.append(np.load(art / TEST_LOSSES_FILE).astype(np.float64))
     if not rows:
         raise JobFailed(f"{ctx.job.id} has no evaluated candidates to compare")
     sizes = {r.shape for r in rows}
@@ -102,7 +104,10 @@ def run_affinity(ctx: JobContext) -> Mapping[str, Any]:
     candidates.sort(key=lambda c: (-c["p"], candidate_key(c["sources"])))
     target = str(ctx.params["target"])
     _write_json(ctx.out / AFFINITY_FILE, {"target": target, "candidates": candidates})
-    np.savez(ctx.out / LOSSES_FILE, **{candidate_key(nm): losses[i] for i, nm in enumerate(names)})
+    np.savez(
+        ctx.out / CANDIDATE_LOSSES_FILE,
+        **{candidate_key(nm): losses[i] for i, nm in enumerate(names)},
+    )
     best = candidates[0]
     ctx.log.info("best candidate for %s: %s (p=%.4f)", target, best["sources"], best["p"])
     return {"candidates": n, "best": candidate_key(best["sources"])}
@@ -115,7 +120,7 @@ def affinity_entries(ctx: JobContext) -> dict[str, float]:
         if ctx.plan.jobs[dep].kind is JobKind.AFFINITY:
             doc = _read_json(ctx.artifact(dep) / AFFINITY_FILE)
             for c in doc["candidates"]:
-                entries[f"{candidate_key(c['sources'])}__{doc['target']}"] = float(c["p"])
+                entries[format_key(c["sources"], doc["target"])] = float(c["p"])
     return entries
 
 
@@ -195,7 +200,7 @@ def run_assess(ctx: JobContext) -> Mapping[str, Any]:
         if kind is JobKind.AFFINITY:
             art = ctx.artifact(dep)
             target = _read_json(art / AFFINITY_FILE)["target"]
-            with np.load(art / LOSSES_FILE) as npz:
+            with np.load(art / CANDIDATE_LOSSES_FILE) as npz:
                 losses[target] = {k: npz[k] for k in npz.files}
         elif kind is JobKind.TAXONOMY:
             solutions.append(_read_json(ctx.artifact(dep) / SOLUTION_FILE))
@@ -211,8 +216,8 @@ def run_report(ctx: JobContext) -> Mapping[str, Any]:
     from taskonomy.reports import write_report
 
     publish_outputs(ctx.workdir, ctx.plan, ctx.store)
-    index = write_report(ctx.workdir, ctx.out / "report")
-    published = ctx.workdir / "report"
+    index = write_report(ctx.workdir, ctx.out / REPORT_DIR)
+    published = ctx.workdir / REPORT_OUTPUT
     shutil.rmtree(published, ignore_errors=True)
     shutil.copytree(index.parent, published)
     return {"index": str(published / index.name)}

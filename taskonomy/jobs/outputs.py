@@ -15,13 +15,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from taskonomy.executor.store import ArtifactStore, write_json_atomic
-from taskonomy.jobs.analysis import (
+from taskonomy.affinity.table import format_key
+from taskonomy.artifacts import (
+    AFFINITIES_OUTPUT,
     AFFINITY_FILE,
     EVALUATION_FILE,
+    EVALUATION_OUTPUT,
+    RAW_AFFINITIES_OUTPUT,
     SOLUTION_FILE,
-    candidate_key,
+    TAXONOMY_OUTPUT,
 )
+from taskonomy.executor.store import ArtifactStore, write_json_atomic
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec.models import JobKind
 
@@ -47,21 +51,21 @@ def publish_outputs(workdir: Path, plan: Plan, store: ArtifactStore) -> list[Pat
     for art in _done(store, plan, JobKind.AFFINITY):
         doc = _read(art / AFFINITY_FILE)
         for c in doc["candidates"]:
-            key = f"{candidate_key(c['sources'])}__{doc['target']}"
+            key = format_key(c["sources"], doc["target"])
             affinities[key] = float(c["p"])
             raw[key] = float(c["win_rate"])
     if affinities:
-        for name, value in (("affinities.json", affinities), ("raw_affinities.json", raw)):
+        for name, value in ((AFFINITIES_OUTPUT, affinities), (RAW_AFFINITIES_OUTPUT, raw)):
             write_json_atomic(workdir / name, value)
             written.append(workdir / name)
 
     solutions = [_read(art / SOLUTION_FILE) for art in _done(store, plan, JobKind.TAXONOMY)]
     if solutions:
         solutions.sort(key=lambda s: (s["max_order"], s["budget"]))
-        write_json_atomic(workdir / "taxonomy.json", {"solutions": solutions})
-        written.append(workdir / "taxonomy.json")
+        write_json_atomic(workdir / TAXONOMY_OUTPUT, {"solutions": solutions})
+        written.append(workdir / TAXONOMY_OUTPUT)
 
     for art in _done(store, plan, JobKind.ASSESS):
-        write_json_atomic(workdir / "evaluation.json", _read(art / EVALUATION_FILE))
-        written.append(workdir / "evaluation.json")
+        write_json_atomic(workdir / EVALUATION_OUTPUT, _read(art / EVALUATION_FILE))
+        written.append(workdir / EVALUATION_OUTPUT)
     return written

@@ -19,14 +19,12 @@ PIP_LICENCE_LIMIT = 2000
 
 
 def size_limit_message(model: MilpModel) -> str:
-    from taskonomy.solvers.registry import open_solvers
-
     return (
         f"gurobi: this model has {model.n_cols:,} variables and {model.n_rows:,} "
         f"constraints, over the size-limited licence shipped with the gurobipy wheel "
         f"(at most {PIP_LICENCE_LIMIT:,} variables and {PIP_LICENCE_LIMIT:,} constraints). "
-        f"Use an open backend ({', '.join(open_solvers()) or 'pip install highspy'}), the "
-        "'target-source' constraint form, or install a full Gurobi licence (gurobi.lic)"
+        "Use an open backend (highs, cbc), both installed with taskonomy (--solver highs), "
+        "the 'target-source' constraint form, or install a full Gurobi licence (gurobi.lic)"
     )
 
 
