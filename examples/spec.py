@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from taskonomy.spec import (
+import taskonomy as tx
+from taskonomy import (
     DatasetSpec,
     ExecutorSpec,
     ModelSpec,
@@ -18,7 +19,6 @@ from taskonomy.spec import (
     TaxonomySpec,
     TrainingSpec,
     TransfersSpec,
-    loaded_from_python,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -66,11 +66,11 @@ def mini_spec() -> Spec:
 
 
 if __name__ == "__main__":
-    from taskonomy.cli._app import console
+    from rich.console import Console
+
     from taskonomy.executor.store import ArtifactStore
-    from taskonomy.planner import build_plan
     from taskonomy.planner.views import plan_to_text
 
-    loaded = loaded_from_python(mini_spec())
-    plan = build_plan(loaded.spec)
-    console.print(plan_to_text(plan, ArtifactStore(loaded.workdir).states(plan)))
+    spec = mini_spec()
+    plan = tx.build_plan(spec)  # the dry run, as a value; tx.run(spec) would execute it
+    Console().print(plan_to_text(plan, ArtifactStore(spec.workdir).states(plan)))

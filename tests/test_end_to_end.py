@@ -178,3 +178,13 @@ def test_own_encoder_transfers_are_written_and_read_as_t__t(
     assert main(args) == 0
     solved = json.loads(capsys.readouterr().out)["solutions"]
     assert [s["status"] for s in solved] == ["optimal"] * 3
+
+
+def test_the_python_route_resumes_the_same_run(tiny_run: Path) -> None:
+    import taskonomy as tx
+
+    summary = tx.run(tiny_run.parent.parent / "tiny.yaml", live=False)
+    assert summary.ok and summary.workdir == tiny_run.resolve()
+    assert {p.name for p in summary.outputs} >= {"affinities.json", "taxonomy.json"}
+    run = _read(tiny_run / "run.json")
+    assert {j["state"] for j in run["jobs"].values()} == {"skipped"}

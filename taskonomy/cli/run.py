@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from taskonomy.cli._app import app, console, err_console
 from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
-from taskonomy.errors import TaskonomyError
 
 
 @app.command()
@@ -38,32 +38,22 @@ def run(
     succeeded, 1 when any failed (the summary names each, why, and its log), 2 for
     errors in the spec or the command.
     """
-    from taskonomy import jobs
-    from taskonomy.executor.runner import prepare_workdir
-    from taskonomy.executor.store import ArtifactStore
-    from taskonomy.jobs.outputs import publish_outputs
+    from taskonomy.api import run as run_spec
 
     loaded = load(spec, overrides, workdir)
-    the_spec, plan, wd = prepare_workdir(loaded)
-    kind = the_spec.executor.kind
-    if detach and kind != "slurm":
-        raise TaskonomyError(
-            "--detach needs executor.kind=slurm; the local executor runs in this process "
-            "(leave out --detach, or add the override executor.kind=slurm)"
-        )
-    console.print(f"run [bold]{plan.name}[/] ({len(plan)} jobs, {kind}) in {wd}", soft_wrap=True)
-    if kind == "slurm":
-        from taskonomy.executor.slurm.executor import run_slurm
+    kind = loaded.spec.executor.kind
 
-        ok = bool(run_slurm(the_spec, plan, wd, detach=detach, bodies=jobs.BODIES_REF).ok)
-    else:
-        from taskonomy.executor.local import run_local
+    def announce(plan: Any, wd: Path) -> None:
+        line = f"run [bold]{plan.name}[/] ({len(plan)} jobs, {kind}) in {wd}"
+        console.print(line, soft_wrap=True)
 
-        live = False if no_progress else None
-        result = run_local(the_spec, plan, wd, bodies=jobs.BODIES, console=console, live=live)
-        ok = result.ok
-    for path in publish_outputs(wd, plan, ArtifactStore(wd)):
+    done = run_spec(
+        loaded, detach=detach, console=console, live=False if no_progress else None,
+        on_start=announce,
+    )  # fmt: skip
+    for path in done.outputs:
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
+    ok, wd = done.ok, done.workdir
     if not ok:
         err_console.print(
             f"[red]some jobs failed[/]; see the summary above and `taskonomy status {wd}`",

@@ -51,21 +51,6 @@ class RunResult:
         return tally
 
 
-def _descendants(plan: Plan, job_id: str) -> list[str]:
-    children: dict[str, list[str]] = {}
-    for job in plan:
-        for dep in job.deps:
-            children.setdefault(dep, []).append(job.id)
-    seen: dict[str, None] = {}
-    stack = [job_id]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in seen:
-                seen[child] = None
-                stack.append(child)
-    return list(seen)
-
-
 class _Scheduler:
     """Picks the next job or batch among the pending jobs (kept in plan order)."""
 
@@ -172,7 +157,7 @@ def run_local(
                     if outcome.state.ok:
                         sched.complete.add(outcome.job_id)
                         continue
-                    for blocked in sched.drop(_descendants(plan, outcome.job_id)):
+                    for blocked in sched.drop(plan.descendants(outcome.job_id)):
                         skipped = JobOutcome(
                             blocked.id,
                             OutcomeState.UPSTREAM_FAILED,

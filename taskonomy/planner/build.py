@@ -1,4 +1,4 @@
-"""Compile a validated spec into a plan: the job graph of METHOD.md's four stages.
+"""Compile a validated spec into a plan: the job graph of the four stages in docs/method.md.
 
 Stage I: ``dataset``; ``encoder/<s>`` per source; ``features/<s>`` per source when
 features are cached. Stage II: ``scratch/<t>`` per target; ``transfer/1/<s>-><t>`` per

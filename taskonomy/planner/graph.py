@@ -7,7 +7,7 @@ are domain errors rather than networkx exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import networkx as nx
@@ -80,10 +80,3 @@ def generations(graph: nx.DiGraph) -> list[list[str]]:
     """Jobs grouped into waves that could run at once (each sorted by id)."""
     return [sorted(g) for g in nx.topological_generations(graph)]
 
-
-def descendants(graph: nx.DiGraph, roots: Sequence[str]) -> set[str]:
-    """Every job reachable from ``roots`` (the jobs a failure would stop)."""
-    out: set[str] = set()
-    for root in roots:
-        out |= nx.descendants(graph, root)
-    return out

@@ -111,7 +111,7 @@ class Plan:
         jobs: every job by id, in execution order (dependencies first).
         hash: content hash of every job's id and hash.
         transfer_slots: per target, per order, the slot count (the closed form of
-            METHOD.md's pruning; recorded so views and tests can check it).
+            the pruning in docs/method.md, Stage II; recorded so views and tests can check it).
     """
 
     name: str
@@ -136,6 +136,13 @@ class Plan:
         out["transfer"] = {str(k): orders[k] for k in sorted(o for o in orders if o is not None)}
         return out
 
-    def dependents(self, job_id: str) -> list[str]:
-        """Ids of the jobs that read ``job_id``'s artifact."""
-        return [j.id for j in self.jobs.values() if job_id in j.deps]
+    def descendants(self, job_id: str) -> list[str]:
+        """Ids of every job that needs ``job_id``'s artifact, directly or through others
+        (the jobs its failure stops), in plan order."""
+        reached = {job_id}
+        out: list[str] = []
+        for job in self.jobs.values():  # dependencies first, so one pass suffices
+            if not reached.isdisjoint(job.deps):
+                reached.add(job.id)
+                out.append(job.id)
+        return out

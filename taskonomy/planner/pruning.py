@@ -1,4 +1,4 @@
-"""Higher-order candidate pruning (METHOD.md, Stage II).
+"""Higher-order candidate pruning (docs/method.md, Stage II).
 
 For each target the first-order sources are ranked; order ``k <= beam`` then keeps all
 ``C(beam, k)`` combinations of the ``beam`` best, and order ``k > beam`` keeps the single

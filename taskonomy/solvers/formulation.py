@@ -1,4 +1,4 @@
-"""The BIP of METHOD.md Stage IV as a sparse matrix model any backend can load.
+"""The BIP of docs/method.md, Stage IV, as a sparse matrix model any backend can load.
 
 Variables: ``x_e`` per candidate edge (all orders; edges above the instance's max order
 get upper bound 0, so one model serves a whole sweep), then ``y_s`` per source.

@@ -2,7 +2,7 @@
 
 ``auto`` takes the first installed backend. HiGHS leads: it is open, installed with
 the toolkit, has no size limit and was within ~1.4x of Gurobi on paper-sized sweeps
-(docs/SOLVERS.md); Gurobi follows (fastest, but the pip licence caps model size);
+(docs/solvers.md); Gurobi follows (the pip licence caps model size);
 CBC (a subprocess per solve) is the fallback.
 """
 

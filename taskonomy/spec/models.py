@@ -181,7 +181,7 @@ class TransfersSpec(_Model):
     """Stage II: which transfer functions exist.
 
     Higher orders are pruned per target to combinations of its ``beam`` best first-order
-    sources (METHOD.md: ``C(beam, k)`` for ``k <= beam``, one combination beyond);
+    sources (docs/method.md: ``C(beam, k)`` for ``k <= beam``, one combination beyond);
     ``beam_per_order`` overrides the width for one order (the release used 6 at order 4).
     """
 

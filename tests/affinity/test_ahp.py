@@ -1,4 +1,4 @@
-"""Stage III properties (METHOD.md): the tournament, W', and the principal eigenvector."""
+"""Stage III properties (docs/method.md): the tournament, W', and the principal eigenvector."""
 
 from __future__ import annotations
 

@@ -100,3 +100,18 @@ def test_gpu_seconds_follow_requested_gpus() -> None:
     assert job.est_gpu_seconds == pytest.approx(2 * job.est_seconds)
     assert build_plan(spec).jobs["affinity/rgb2depth"].est_gpu_seconds == 0.0
     assert job.kind is JobKind.ENCODER
+
+
+def test_descendants_are_every_job_a_failure_stops() -> None:
+    from taskonomy.planner import build_plan
+    from taskonomy.spec import Spec
+
+    plan = build_plan(Spec(name="d", tasks=["rgb2depth", "edge2d", "reshade"]))
+    graph = to_graph(plan)
+    import networkx as nx
+
+    for job_id in ("dataset", "encoder/edge2d", "transfer/1/edge2d->reshade", "report"):
+        got = plan.descendants(job_id)
+        assert set(got) == nx.descendants(graph, job_id)
+        assert got == [j for j in plan.jobs if j in set(got)]  # plan order
+    assert plan.descendants("report") == []

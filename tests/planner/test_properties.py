@@ -48,7 +48,7 @@ def dictionaries(draw: st.DrawFn) -> dict[str, Any]:
 @given(dictionaries())
 @PROPS
 def test_counts_match_the_closed_form(data: dict[str, Any]) -> None:
-    """Property: job counts equal METHOD.md's closed form for any dictionary."""
+    """Property: job counts equal the closed form of docs/method.md, Stage II, for any spec."""
     spec = Spec.model_validate(data)
     tr = spec.transfers
     roles = {t.name: t.role for t in spec.tasks}

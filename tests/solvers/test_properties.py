@@ -1,4 +1,4 @@
-"""Hypothesis properties of the taxonomy BIP (METHOD.md Stage IV), solved with HiGHS."""
+"""Hypothesis properties of the taxonomy BIP (docs/method.md, Stage IV), solved with HiGHS."""
 
 from __future__ import annotations
 
