@@ -5,7 +5,7 @@ representation (stride 4). The paper's 16 x 16 x 8 at 256 px is stride 16; scale
 proportionally to 32 px that would leave a 2 x 2 grid, too coarse for the dense decoders
 to place edges and object boundaries. Stride 4 keeps the grid useful while the
 representation (512 numbers for 3,072 pixel values, 6x smaller) stays a bottleneck
-(METHOD.md, "encoder").
+(docs/method.md, Stage I).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Encoders: a ResNet trunk ending in the compact frozen representation (METHOD.md).
+"""Encoders: a ResNet trunk ending in the compact frozen representation (docs/method.md).
 
 Both families end in a 3x3 conv to ``representation_channels`` and a batch norm, so a
 representation is standardised per channel (which also keeps it well inside fp16's range

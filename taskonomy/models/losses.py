@@ -1,4 +1,4 @@
-"""Each task's own loss, per image (METHOD.md, Stage III: lower is better).
+"""Each task's own loss, per image (docs/method.md, Stage III: lower is better).
 
 :func:`per_image_loss` takes predictions and labels in the bank's formats; training
 minimises its batch mean (:func:`training_loss`), so what a network is trained on and

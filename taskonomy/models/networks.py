@@ -2,7 +2,7 @@
 
 * :class:`TaskNetwork`: Stage I's encoder + decoder of one source task; downstream jobs
   use only its frozen encoder. The random projection has an encoder and no decoder.
-* :class:`ReadoutModel`: Stage II's transfer function (METHOD.md): the frozen
+* :class:`ReadoutModel`: Stage II's transfer function (docs/method.md): the frozen
   representations of ``k`` sources concatenated channel-wise (``k * C`` channels), two
   3x3 conv layers with batch norm, then a fresh decoder of the target's kind. With a
   ``stem`` it is the scratch ("pixels") baseline: a tiny conv stem turns the image into a
