@@ -1,4 +1,5 @@
-"""``taskonomy report``: figures and an HTML page from a run's work directory."""
+"""``taskonomy report``: figures and an HTML page from a run's work directory, or from an
+affinity table that did not come from a run (``--affinities FILE|paper|paper:16k``)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,110 @@ import typer
 
 from taskonomy.cli._app import app, console
 
+_SOURCES = "a run's WORKDIR or --affinities FILE|paper|paper:1k|paper:16k"
+
 
 @app.command()
 def report(
     workdir: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
-            help="Work directory of a run (holds affinities.json and/or taxonomy.json).",
+            help="Work directory of a run (holds affinities.json and/or taxonomy.json). "
+            "Leave out with --affinities.",
             show_default=False,
         ),
-    ],
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="Output folder (default: WORKDIR/report).", file_okay=False
+            "--out",
+            "-o",
+            help="Output folder (default: WORKDIR/report; required with --affinities).",
+            file_okay=False,
+        ),
+    ] = None,
+    affinities: Annotated[
+        str | None,
+        typer.Option(
+            "--affinities",
+            "-a",
+            help="Report on an affinity table instead of a run: a file in the release "
+            "convention (JSON or original pickle), or paper, paper:1k, paper:16k for the "
+            "original release's published tables (with their win rates).",
+            show_default=False,
+        ),
+    ] = None,
+    winrates_gain: Annotated[
+        Path | None,
+        typer.Option(
+            "--winrates-gain",
+            help="With --affinities: win rates against scratch (gain), per candidate.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    winrates_quality: Annotated[
+        Path | None,
+        typer.Option(
+            "--winrates-quality",
+            help="With --affinities: win rates against the target's own network (quality).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    max_order: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--max-order",
+            "-k",
+            help="With --affinities: a max transfer order to solve; repeat for several "
+            "(default: 1 to the table's highest order, at most 4).",
+            min=1,
+            show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Write PNG figures and a self-contained index.html for a run.
+    """Write PNG figures and a self-contained index.html for a run or an affinity table.
 
-    Affinity heatmaps before and after AHP, the task similarity tree, the taxonomy graph
-    of every solved (budget, order), gain and quality against budget, predicted label
-    savings, the plan summary and run statistics. Result files a run did not write are
-    named on the page. Needs no GPU and does not import torch.
+    For a run: affinity heatmaps before and after AHP, the task similarity tree, the
+    taxonomy graph of every solved (budget, order), gain and quality against budget,
+    predicted label savings, the plan summary and run statistics. Result files a run
+    did not write are named on the page.
+
+    With --affinities (and --out): the table is solved for budgets 1 to its number of
+    source tasks and the orders asked for, scored with its win rates where known
+    (shipped for paper, paper:1k and paper:16k), and drawn the same way, without the
+    sections only a run has. Needs no GPU and does not import torch.
     """
-    from taskonomy.reports import write_report
+    from taskonomy.reports import ReportError, write_report, write_table_report
 
-    index = write_report(workdir, out)
+    if workdir is not None and affinities is not None:
+        raise ReportError(f"give {_SOURCES}, not both")
+    if affinities is not None:
+        if out is None:
+            raise ReportError(
+                "--affinities needs --out DIR: a table has no work directory to write into"
+            )
+        index = write_table_report(
+            affinities, out, gain=winrates_gain, quality=winrates_quality, orders=max_order
+        )
+    elif workdir is None:
+        raise ReportError(f"nothing to report on: give {_SOURCES}")
+    else:
+        given = [
+            name
+            for name, value in (
+                ("--winrates-gain", winrates_gain),
+                ("--winrates-quality", winrates_quality),
+                ("--max-order", max_order),
+            )
+            if value
+        ]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ReportError(
+                f"{' and '.join(given)} {verb} only with --affinities; a run's report draws "
+                "the orders and scores the run computed"
+            )
+        index = write_report(workdir, out)
     console.print(f"report written to [bold]{index}[/]")

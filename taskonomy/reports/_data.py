@@ -3,7 +3,9 @@
 The report reads JSON only (no torch, no solver, no spec validation), so it works on a
 copy of a work directory on any machine. Every file but one of ``affinities.json`` and
 ``taxonomy.json`` is optional; what is missing is listed in :attr:`RunResults.missing`
-and stated on the page instead of a figure.
+and stated on the page instead of a figure. Affinity files are read into the library's
+:class:`~taskonomy.affinity.table.AffinityTable`, so the report draws what the solver and
+the similarity tree see.
 """
 
 from __future__ import annotations
@@ -15,12 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taskonomy.errors import TaskonomyError
-
-#: Candidate names in the release convention that are not tasks.
-SELF = "self"
-PIXELS = "pixels"
-BASELINES = (SELF, PIXELS)
+from taskonomy.affinity.table import BASELINES, AffinityTable, parse_key
+from taskonomy.errors import AffinityError, TaskonomyError
 
 #: Result files a report can read, with what each one gives the page.
 RESULT_FILES: dict[str, str] = {
@@ -79,24 +77,43 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class RunResults:
-    """Everything the report found in a work directory."""
+class TableOrigin:
+    """Where the results of a report that is not a run's come from: an affinity table
+    (a file or a published one), solved for ``orders`` x ``budgets``, scored with the
+    win-rate files ``gain`` and ``quality`` where known."""
 
-    workdir: Path
-    affinities: Mapping[tuple[tuple[str, ...], str], float] | None = None
-    raw_affinities: Mapping[tuple[tuple[str, ...], str], float] | None = None
+    name: str
+    affinities: Path
+    gain: Path | None
+    quality: Path | None
+    orders: tuple[int, ...]
+    budgets: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Everything the report found in a work directory, or solved from a table.
+
+    ``origin`` is None for a run's work directory; for a report of an affinity table it
+    says where the table came from, and ``workdir`` is None.
+    """
+
+    workdir: Path | None = None
+    affinities: AffinityTable | None = None
+    raw_affinities: AffinityTable | None = None
     solutions: tuple[Solution, ...] = ()
     evaluations: tuple[Evaluation, ...] = ()
     plan: Mapping[str, Any] | None = None
     spec: Mapping[str, Any] | None = None
     run: Mapping[str, Any] | None = None
     missing: tuple[str, ...] = field(default=())
+    origin: TableOrigin | None = None
 
     def task_order(self) -> list[str]:
         """Every task any file names, in the spec's order where known, else sorted."""
         seen: set[str] = set()
         for table in (self.affinities, self.raw_affinities):
-            for sources, target in table or {}:
+            for sources, target in table.entries if table is not None else {}:
                 seen.update(s for s in sources if s not in BASELINES)
                 seen.add(target)
         for sol in self.solutions:
@@ -118,14 +135,6 @@ def spec_task_names(spec: Mapping[str, Any] | None) -> list[str]:
         if isinstance(name, str):
             out.append(name)
     return out
-
-
-def parse_key(key: str) -> tuple[tuple[str, ...], str]:
-    """``"src1__src2__target"`` into ``(("src1", "src2"), "target")``."""
-    parts = key.split("__")
-    if len(parts) < 2 or not all(parts):
-        raise ValueError(f"key {key!r} is not 'source__target' or 'src1__src2__target'")
-    return tuple(parts[:-1]), parts[-1]
 
 
 def _read_json(path: Path) -> Any:
@@ -159,17 +168,24 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def _affinities(path: Path) -> dict[tuple[tuple[str, ...], str], float]:
-    doc = _read_json(path)
+def affinity_table(doc: Any, where: Path | str) -> AffinityTable:
+    """A release-format document ``{"src1__src2__target": p}`` as an :class:`AffinityTable`."""
     if not isinstance(doc, Mapping):
-        raise ReportError(f"{path} must hold an object {{'source__target': p}}")
+        raise ReportError(f"{where} must hold an object {{'source__target': p}}")
     out: dict[tuple[tuple[str, ...], str], float] = {}
     for key, value in doc.items():
         try:
             out[parse_key(str(key))] = _number(value)
         except (TypeError, ValueError) as exc:
-            raise ReportError(f"{path}: entry {key!r}: {exc}") from exc
-    return out
+            raise ReportError(f"{where}: entry {key!r}: {exc}") from exc
+    try:
+        return AffinityTable(out)
+    except AffinityError as exc:
+        raise ReportError(f"{where}: {exc}") from exc
+
+
+def _affinities(path: Path) -> AffinityTable:
+    return affinity_table(_read_json(path), path)
 
 
 def _solutions(doc: Any, path: Path | str) -> tuple[Solution, ...]:
@@ -199,8 +215,7 @@ def _solutions(doc: Any, path: Path | str) -> tuple[Solution, ...]:
     return tuple(out)
 
 
-def _evaluations(path: Path) -> tuple[Evaluation, ...]:
-    doc = _read_json(path)
+def _evaluations(doc: Any, path: Path | str) -> tuple[Evaluation, ...]:
     items = doc.get("taxonomies") if isinstance(doc, Mapping) else None
     if not isinstance(items, list):
         raise ReportError(f"{path} must hold an object with a 'taxonomies' list")
@@ -272,7 +287,7 @@ def load_results(workdir: Path) -> RunResults:
         affinities=_affinities(p) if p else None,
         raw_affinities=_affinities(raw) if raw else None,
         solutions=_solutions(_read_json(tax), tax) if tax else (),
-        evaluations=_evaluations(ev) if ev else (),
+        evaluations=_evaluations(_read_json(ev), ev) if ev else (),
         plan=_mapping(plan) if plan else None,
         spec=_mapping(spec) if spec else None,
         run=_mapping(run) if run else None,
@@ -283,3 +298,8 @@ def load_results(workdir: Path) -> RunResults:
 def solutions_from_json(doc: Mapping[str, Any]) -> tuple[Solution, ...]:
     """Parse an in-memory ``taxonomy.json`` document (what ``taskonomy solve`` writes)."""
     return _solutions(doc, "the taxonomy document")
+
+
+def evaluations_from_json(doc: Mapping[str, Any]) -> tuple[Evaluation, ...]:
+    """Parse an in-memory ``evaluation.json`` document ``{"taxonomies": [...]}``."""
+    return _evaluations(doc, "the evaluation document")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -64,6 +65,48 @@ def overview_section(results: RunResults) -> Section:
             )
         )
     return section
+
+
+def origin_section(results: RunResults) -> Section:
+    """The overview of a report solved from an affinity table instead of a run."""
+    origin = results.origin
+    section = Section("overview", "Overview")
+    if origin is None:  # pragma: no cover - write_results picks overview_section then
+        return section
+    table = results.affinities
+    n_sources = len(table.sources) if table is not None else 0
+    n_targets = len(table.targets) if table is not None else 0
+    rows = [
+        ["affinities", f"{origin.name} ({origin.affinities.name})"],
+        [
+            "table",
+            f"{len(table or ())} entries, {n_sources} sources, {n_targets} targets, "
+            f"orders up to {table.max_order if table is not None else 0}",
+        ],
+        ["orders solved", ", ".join(str(k) for k in origin.orders)],
+        ["budgets", _range(origin.budgets)],
+        [
+            "win rates",
+            f"{origin.gain.name} (gain), {origin.quality.name} (quality)"
+            if origin.gain is not None and origin.quality is not None
+            else "none (gain and quality are not shown)",
+        ],
+    ]
+    section.blocks.append(Table(["setting", "value"], rows))
+    section.blocks.append(
+        Note(
+            "This report was solved from an affinity table, not read from a run: there is "
+            "no experiment spec, plan, run statistics or win rates before AHP to show."
+        )
+    )
+    return section
+
+
+def _range(values: tuple[float, ...]) -> str:
+    """``1, 2, ..., 27`` as ``1–27 (27 budgets)`` when the values are consecutive."""
+    if len(values) > 3 and all(b - a == 1 for a, b in itertools.pairwise(values)):
+        return f"{values[0]:g}–{values[-1]:g} ({len(values)} budgets)"
+    return ", ".join(f"{v:g}" for v in values)
 
 
 def plan_section(results: RunResults, out: Path) -> Section:

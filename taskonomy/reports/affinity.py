@@ -1,9 +1,11 @@
 """The first-order affinity matrix: heatmaps before and after AHP, and the similarity tree.
 
 ``P[t, s]`` is the affinity of the transfer ``s -> t`` (rows: targets, columns: sources).
-The task similarity tree is agglomerative clustering on the columns of ``P``, i.e. on each
-source's transfer-out pattern (paper, Section 5: 3D, 2D, low-dimensional geometric and
-semantic tasks group together). Its leaf order orders every figure of the report.
+The task similarity tree is the library's
+(:func:`taskonomy.affinity.tree.similarity_tree`: clustering of each source's
+transfer-out pattern; paper, Section 5: 3D, 2D, low-dimensional geometric and semantic
+tasks group together). Its leaf order orders every figure of the report; its leaves are
+coloured by task family so a reader sees whether the tree recovers the families.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.text import Text
 from numpy.typing import NDArray
 
-from taskonomy.reports._data import PIXELS, SELF
+from taskonomy.affinity.table import PIXELS, SELF, AffinityTable
+from taskonomy.affinity.tree import SimilarityTree
 from taskonomy.reports._figures import MUTED, new_figure, save, style
+from taskonomy.reports._tasks import TaskStyle
 
-AffinityTable = Mapping[tuple[tuple[str, ...], str], float]
+Entries = Mapping[tuple[tuple[str, ...], str], float]
+
+#: A heatmap whose largest value is this many times its smallest uses a log colour scale.
+LOG_SCALE_FROM = 30.0
 
 
 @dataclass(frozen=True)
@@ -36,14 +45,19 @@ class FirstOrder:
     pixels: NDArray[np.float64]
 
 
-def first_order(table: AffinityTable, task_order: Sequence[str] = ()) -> FirstOrder:
-    """Collect ``s -> t``, ``self -> t`` and ``pixels -> t`` entries of ``table``."""
+def first_order(table: AffinityTable | Entries, task_order: Sequence[str] = ()) -> FirstOrder:
+    """Collect ``s -> t``, ``self -> t`` and ``pixels -> t`` entries of ``table``.
+
+    A readout on the target's own encoder (``t__t``) is not drawn: the diagonal cell is
+    the target's own network (``self``), as in :meth:`AffinityTable.first_order_matrix`.
+    """
+    entries = table.entries if isinstance(table, AffinityTable) else table
     rank = {name: i for i, name in enumerate(task_order)}
 
     def key(name: str) -> tuple[int, str]:
         return (rank.get(name, len(rank)), name)
 
-    firsts = {(srcs[0], t): v for (srcs, t), v in table.items() if len(srcs) == 1}
+    firsts = {(srcs[0], t): v for (srcs, t), v in entries.items() if len(srcs) == 1}
     targets = sorted({t for _, t in firsts}, key=key)
     sources = sorted({s for s, _ in firsts if s not in (SELF, PIXELS)}, key=key)
     values = np.full((len(targets), len(sources)), np.nan)
@@ -55,120 +69,120 @@ def first_order(table: AffinityTable, task_order: Sequence[str] = ()) -> FirstOr
     return FirstOrder(tuple(targets), tuple(sources), values, pixels)
 
 
-@dataclass(frozen=True)
-class SimilarityTree:
-    """Leaf order of the sources and the scipy linkage (None with fewer than two).
+def _colour_ticks(labels: Sequence[Text], names: Sequence[str], style_: TaskStyle) -> None:
+    for text, name in zip(labels, names, strict=True):
+        text.set_color(style_.colour(name) if name != PIXELS else MUTED)
 
-    ``observations`` are the sources in the order the linkage numbers them.
+
+def plot_heatmap(
+    fo: FirstOrder, path: Path, *, title: str, bar_label: str, tasks: TaskStyle | None = None
+) -> Path:
+    """A targets x (sources + pixels) heatmap; ``self`` cells outlined on the diagonal.
+
+    Tick labels are the tasks' readable labels, coloured by family. The pixels (scratch)
+    column is left out when the table has no pixels entries at all.
     """
-
-    leaves: tuple[str, ...]
-    linkage: NDArray[np.float64] | None
-    observations: tuple[str, ...] = ()
-
-
-def similarity_tree(fo: FirstOrder) -> SimilarityTree:
-    """Average-linkage clustering of the sources' transfer-out patterns.
-
-    Each source is described by its affinities into every target, each target's row first
-    divided by its sum over first-order transfers (so targets with more candidates, whose
-    AHP scores are smaller, weigh the same). Cells without a transfer (a task into
-    itself, a missing entry) take that row's mean over the other sources.
-    """
-    n = len(fo.sources)
-    if n < 2:
-        return SimilarityTree(fo.sources, None)
-    from scipy.cluster.hierarchy import leaves_list, linkage
-
-    x = fo.values.copy()
-    for i, t in enumerate(fo.targets):
-        if t in fo.sources:
-            x[i, fo.sources.index(t)] = np.nan
-    row_mean = np.nanmean(np.where(np.isnan(x).all(axis=1, keepdims=True), 0.0, x), axis=1)
-    x = np.where(np.isnan(x), row_mean[:, None], x)
-    sums = x.sum(axis=1, keepdims=True)
-    x = np.divide(x, sums, out=np.zeros_like(x), where=sums > 0)
-    z = linkage(x.T, method="average", metric="euclidean", optimal_ordering=n > 2)
-    leaves = tuple(fo.sources[int(i)] for i in leaves_list(z))
-    return SimilarityTree(leaves, np.asarray(z, dtype=np.float64), fo.sources)
-
-
-def reorder(fo: FirstOrder, leaves: Sequence[str]) -> FirstOrder:
-    """``fo`` with sources in ``leaves`` order and targets that are sources likewise."""
-    rank = {name: i for i, name in enumerate(leaves)}
-    cols = sorted(range(len(fo.sources)), key=lambda j: rank.get(fo.sources[j], len(rank) + j))
-    rows = sorted(range(len(fo.targets)), key=lambda i: rank.get(fo.targets[i], len(rank) + i))
-    return FirstOrder(
-        tuple(fo.targets[i] for i in rows),
-        tuple(fo.sources[j] for j in cols),
-        fo.values[np.ix_(rows, cols)],
-        fo.pixels[rows],
-    )
-
-
-def plot_heatmap(fo: FirstOrder, path: Path, *, title: str, bar_label: str) -> Path:
-    """A targets x (sources + pixels) heatmap; ``self`` cells outlined on the diagonal."""
     from matplotlib.patches import Rectangle
 
-    n_rows, n_cols = len(fo.targets), len(fo.sources) + 1
-    data = np.column_stack([fo.values, fo.pixels]) if n_rows else np.zeros((0, n_cols))
+    tasks = tasks or TaskStyle()
+    scratch = bool(np.isfinite(fo.pixels).any())  # a table without pixels has no column
+    columns = [*fo.sources, PIXELS] if scratch else list(fo.sources)
+    n_rows, n_cols = len(fo.targets), len(columns)
+    data = np.column_stack([fo.values, fo.pixels]) if scratch else fo.values
     with style():
-        cell = 0.55 if n_cols <= 14 else 0.32
-        fig = new_figure(2.6 + cell * n_cols, 1.9 + cell * n_rows)
+        cell = 0.55 if n_cols <= 14 else 0.36
+        fig = new_figure(3.4 + cell * n_cols, 2.0 + cell * n_rows)
         ax = fig.add_subplot()
         import matplotlib
+        from matplotlib.colors import LogNorm, Normalize
 
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#e6e6e6")
         finite = data[np.isfinite(data)]
         vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if vmax <= vmin:
             vmax = vmin + 1e-9
-        image = ax.imshow(
-            np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal"
-        )
-        ax.set_xticks(range(n_cols), [*fo.sources, PIXELS], rotation=55, ha="right")
-        ax.set_yticks(range(n_rows), fo.targets)
+        # AHP scores are a ratio scale; when they span decades (a target's own network
+        # far ahead of every transfer) a log scale keeps the transfers apart.
+        log = vmin > 0 and vmax / vmin > LOG_SCALE_FROM
+        norm = LogNorm(vmin, vmax) if log else Normalize(vmin, vmax)
+        image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, norm=norm, aspect="equal")
+        ax.set_xticks(range(n_cols), [tasks.label(s) for s in columns], rotation=55, ha="right")
+        ax.set_yticks(range(n_rows), [tasks.label(t) for t in fo.targets])
+        _colour_ticks(ax.get_xticklabels(), columns, tasks)
+        _colour_ticks(ax.get_yticklabels(), fo.targets, tasks)
         ax.set_xlabel("source (transfer from)")
         ax.set_ylabel("target (transfer to)")
         ax.set_title(title)
-        ax.axvline(n_cols - 1.5, color="white", lw=3)
+        if scratch:
+            ax.axvline(n_cols - 1.5, color="white", lw=3)
         for i, t in enumerate(fo.targets):
             if t in fo.sources:
                 j = fo.sources.index(t)
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="black", lw=1.4))
         if n_cols <= 16:
-            mid = (vmin + vmax) / 2
             for (i, j), v in np.ndenumerate(data):
                 if np.isfinite(v):
-                    colour = "black" if v > mid else "white"
+                    colour = "black" if float(norm(v)) > 0.5 else "white"
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, c=colour)
         bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
-        bar.set_label(bar_label)
+        bar.set_label(bar_label + (", log scale" if log else ""))
         fig.tight_layout()
         return save(fig, path)
 
 
-def plot_dendrogram(tree: SimilarityTree, path: Path) -> Path | None:
-    """The similarity tree, leaves in the order every other figure uses."""
-    if tree.linkage is None:
-        return None
+def draw_dendrogram(ax: Axes, tree: SimilarityTree, tasks: TaskStyle) -> list[str]:
+    """Draw ``tree`` on ``ax``, leaves top to bottom in ``tree.leaf_order``, each leaf's
+    label its task's readable label in its family's colour. Returns the leaves drawn."""
     from scipy.cluster.hierarchy import dendrogram
 
+    drawn = dendrogram(
+        tree.linkage,
+        labels=list(tree.labels),
+        orientation="right",  # leaves on the left, next to their labels
+        ax=ax,
+        color_threshold=0.0,
+        above_threshold_color="#555555",
+        no_labels=True,
+    )
+    leaves: list[str] = list(drawn["ivl"])
+    ax.invert_yaxis()  # first leaf on top, as the first row of the heatmaps
+    # scipy puts leaf i at y = 10 i + 5.
+    ax.set_yticks([10 * i + 5 for i in range(len(leaves))], [tasks.label(n) for n in leaves])
+    ax.yaxis.set_ticks_position("left")
+    ax.tick_params(axis="y", length=0, pad=4, labelsize=10)
+    for text, name in zip(ax.get_yticklabels(), leaves, strict=True):
+        text.set_color(tasks.colour(name))
+        text.set_fontweight("bold")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlim(left=0.0)
+    return leaves
+
+
+def plot_dendrogram(
+    tree: SimilarityTree, path: Path, tasks: TaskStyle | None = None
+) -> Path | None:
+    """The similarity tree with a family legend; None with fewer than two leaves."""
+    if len(tree.labels) < 2:
+        return None
+    tasks = tasks or TaskStyle()
+    n = len(tree.labels)
     with style():
-        fig = new_figure(7.0, 1.6 + 0.28 * len(tree.leaves))
+        fig = new_figure(9.0, 1.9 + 0.25 * n)
         ax = fig.add_subplot()
-        dendrogram(
-            tree.linkage,
-            labels=list(tree.observations),
-            orientation="left",
-            ax=ax,
-            color_threshold=0.7 * float(tree.linkage[:, 2].max()),
-            above_threshold_color=MUTED,
+        draw_dendrogram(ax, tree, tasks)
+        ax.set_xlabel(
+            f"{tree.metric} distance between transfer-out patterns "
+            f"({tree.method} linkage, {tree.normalisation} normalisation)"
         )
-        ax.invert_yaxis()  # first leaf on top, as the first row of the heatmaps
-        ax.set_xlabel("distance between transfer-out patterns (row-normalised P)")
-        ax.set_title("task similarity tree (average linkage on the columns of P)")
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        ax.set_title("task similarity tree (leaves coloured by task family)")
+        ax.grid(axis="x", alpha=0.25)
+        ax.legend(
+            handles=tasks.legend_handles(tree.labels),
+            title="family",
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+        )
         fig.tight_layout()
         return save(fig, path)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from taskonomy.reports._data import Evaluation, Solution
 from taskonomy.reports._figures import (
@@ -21,6 +22,7 @@ from taskonomy.reports._figures import (
     save,
     style,
 )
+from taskonomy.reports._tasks import TaskStyle
 
 
 def _by_order(evaluations: Sequence[Evaluation]) -> dict[int, list[Evaluation]]:
@@ -30,14 +32,14 @@ def _by_order(evaluations: Sequence[Evaluation]) -> dict[int, list[Evaluation]]:
     return groups
 
 
-def _win_rate_axes(ax: Axes, ylabel: str, reference: str) -> None:
+def _win_rate_axes(ax: Axes, ylabel: str, reference: str, *, left: bool = False) -> None:
     ax.axhline(0.5, color=MUTED, ls=":", lw=1)
     ax.text(
-        1.0,
+        0.01 if left else 1.0,
         0.5,
         reference,
         transform=ax.get_yaxis_transform(),
-        ha="right",
+        ha="left" if left else "right",
         va="bottom",
         fontsize=7,
         color=MUTED,
@@ -48,6 +50,17 @@ def _win_rate_axes(ax: Axes, ylabel: str, reference: str) -> None:
     ax.grid(alpha=0.25)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+
+
+def _clear_on_left(series: Sequence[Sequence[float]]) -> bool:
+    """Whether the lines pass farther from 0.5 at the smallest budget than at the largest
+    (so the label of the 0.5 line goes where it does not cover them)."""
+
+    def gap(values: list[float]) -> float:
+        known = [abs(v - 0.5) for v in values if math.isfinite(v)]
+        return min(known, default=1.0)
+
+    return gap([s[0] for s in series if s]) > gap([s[-1] for s in series if s])
 
 
 def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
@@ -62,9 +75,18 @@ def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
             quality_ax.plot(
                 budgets, [e.mean_quality for e in group], label=f"order ≤ {order}", **kw
             )
-        _win_rate_axes(gain_ax, "mean gain (win rate vs scratch)", "as good as scratch")
+        groups = _by_order(evaluations).values()
         _win_rate_axes(
-            quality_ax, "mean quality (win rate vs own network)", "as good as own network"
+            gain_ax,
+            "mean gain (win rate vs scratch)",
+            "as good as scratch",
+            left=_clear_on_left([[e.mean_gain for e in g] for g in groups]),
+        )
+        _win_rate_axes(
+            quality_ax,
+            "mean quality (win rate vs own network)",
+            "as good as own network",
+            left=_clear_on_left([[e.mean_quality for e in g] for g in groups]),
         )
         gain_ax.set_title("gain against budget")
         quality_ax.set_title("quality against budget")
@@ -74,37 +96,72 @@ def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
 
 
 def plot_target_scores(
-    evaluations: Sequence[Evaluation], targets: Sequence[str], path: Path, *, columns: int = 5
+    evaluations: Sequence[Evaluation],
+    targets: Sequence[str],
+    path: Path,
+    *,
+    columns: int = 5,
+    tasks: TaskStyle | None = None,
 ) -> Path:
-    """Gain (solid) and quality (dashed) of every target against budget, one colour per order."""
+    """Gain (solid) and quality (dashed) of every target against budget, one colour per order.
+
+    Panel titles are the targets' readable labels in their family's colour.
+    """
+    tasks = tasks or TaskStyle()
     targets = [t for t in targets if any(t in e.targets for e in evaluations)]
     cols = max(1, min(columns, len(targets)))
     rows = max(1, math.ceil(len(targets) / cols))
+    groups = _by_order(evaluations)
+    many = len({e.budget for e in evaluations}) > 12  # markers would hide the lines
+    # Fixed margins (inches) instead of tight_layout, which is slow with many panels.
+    width, height = 2.3 * cols + 0.8, 2.0 * rows + 1.2
+    left, right, top, bottom = 0.65, 0.15, 0.3, 0.9
     with style():
-        fig = new_figure(2.3 * cols + 0.4, 2.0 * rows + 0.7)
+        fig = new_figure(width, height)
         axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
-        groups = _by_order(evaluations)
+        fig.subplots_adjust(
+            left=left / width,
+            right=1 - right / width,
+            top=1 - top / height,
+            bottom=bottom / height,
+            wspace=0.08,
+            hspace=0.32,
+        )
         for ax, target in zip(axes.flat, targets, strict=False):
             for order, group in groups.items():
                 points = [(e.budget, e.targets[target]) for e in group if target in e.targets]
                 xs = [b for b, _ in points]
                 colour = order_colour(order)
-                ax.plot(xs, [s.gain for _, s in points], color=colour, marker="o", ms=3, lw=1.2)
+                ax.plot(
+                    xs,
+                    [s.gain for _, s in points],
+                    color=colour,
+                    marker="None" if many else "o",
+                    ms=3,
+                    lw=1.3,
+                )
                 ax.plot(
                     xs,
                     [s.quality for _, s in points],
                     color=colour,
                     ls="--",
-                    marker="s",
+                    marker="None" if many else "s",
                     ms=2.5,
-                    lw=1.0,
+                    lw=1.1,
                 )
             ax.axhline(0.5, color=MUTED, ls=":", lw=0.8)
-            ax.set_title(target, fontsize=8.5)
+            ax.set_title(tasks.label(target), fontsize=9.5, color=tasks.colour(target))
             ax.set_ylim(-0.04, 1.04)
             ax.grid(alpha=0.2)
         for ax in list(axes.flat)[len(targets) :]:
             ax.axis("off")
+        # The lowest drawn panel of each column carries the budget axis.
+        for c in range(cols):
+            last = max(r for r in range(rows) if r * cols + c < len(targets))
+            axes[last][c].xaxis.set_tick_params(labelbottom=True)
+            axes[last][c].set_xlabel("budget γ")
+        for row in axes:
+            row[0].set_ylabel("win rate")
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color=order_colour(k), label=f"order ≤ {k}") for k in groups]
@@ -113,13 +170,13 @@ def plot_target_scores(
             Line2D([], [], color="black", ls="--", label="quality (vs own network)"),
         ]
         fig.legend(
-            handles=handles, loc="lower center", ncols=len(handles), frameon=False, fontsize=8
+            handles=handles,
+            loc="lower center",
+            ncols=min(len(handles), 6),
+            frameon=False,
+            fontsize=9,
+            bbox_to_anchor=(0.5, 0.0),
         )
-        for row in axes:
-            row[0].set_ylabel("win rate")
-        for ax in axes[-1]:
-            ax.set_xlabel("budget γ")
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
         return save(fig, path)
 
 
@@ -151,7 +208,8 @@ def plot_savings(
 ) -> Path:
     """Targets solved against supervised tasks, and the share of labels saved per budget.
 
-    ``quality`` maps (budget, max order) to the taxonomy's mean quality, written on its bar.
+    ``quality`` maps (budget, max order) to the taxonomy's mean quality, written on its bar
+    (or, with many bars, drawn as a dashed line per order against a right-hand axis).
     """
     orders = sorted({s.max_order for s in savings})
     with style():
@@ -176,24 +234,47 @@ def plot_savings(
         ax.set_ylabel("targets solved")
         ax.set_xlim(-0.3, top + 0.5)
         ax.set_ylim(0, top + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False, fontsize=8, loc="lower right")
         ax.set_title("targets solved per supervised task")
         budgets = sorted({s.budget for s in savings})
         width = 0.8 / max(len(orders), 1)
+        # Text on every bar only while the bars are wide enough; else a line per order.
+        crowded = len(budgets) * len(orders) > 16
+        known = {k: q for k, q in (quality or {}).items() if np.isfinite(q)}
+        q_ax = bar_ax.twinx() if crowded and known else None
         for k, order in enumerate(orders):
             by_budget = {s.budget: s.saved for s in savings if s.max_order == order}
             xs = np.arange(len(budgets)) + (k - (len(orders) - 1) / 2) * width
             ys = [100 * by_budget.get(b, np.nan) for b in budgets]
             bar_ax.bar(xs, ys, width=width, color=order_colour(order), label=f"order ≤ {order}")
+            if q_ax is not None:
+                q_ax.plot(
+                    np.arange(len(budgets)),
+                    [known.get((b, order), np.nan) for b in budgets],
+                    color=order_colour(order),
+                    ls="--",
+                    lw=1.3,
+                )
+                continue
             for x, y, b in zip(xs, ys, budgets, strict=True):
-                q = (quality or {}).get((b, order))
-                if q is not None and np.isfinite(q) and np.isfinite(y):
+                q = known.get((b, order))
+                if q is not None and np.isfinite(y):
                     bar_ax.text(x, y + 1.5, f"q {q:.2f}", ha="center", va="bottom", fontsize=7)
-        bar_ax.set_xticks(range(len(budgets)), [f"{b:g}" for b in budgets])
+        step = max(1, math.ceil(len(budgets) / 14))
+        ticks = range(0, len(budgets), step)
+        bar_ax.set_xticks(list(ticks), [f"{budgets[i]:g}" for i in ticks])
         bar_ax.set_xlabel("supervision budget γ")
         bar_ax.set_ylabel("labelled networks saved (%)")
         bar_ax.set_ylim(0, 100)
-        bar_ax.set_title("predicted label savings" + (" (q: mean quality)" if quality else ""))
+        if q_ax is not None:
+            q_ax.set_ylim(0, 1)
+            q_ax.set_ylabel("mean quality (dashed)")
+            q_ax.spines["top"].set_visible(False)
+            bar_ax.set_title("predicted label savings and mean quality")
+        else:
+            bar_ax.set_title("predicted label savings" + (" (q: mean quality)" if known else ""))
         for a in (ax, bar_ax):
             a.grid(alpha=0.25)
             for side in ("top", "right"):

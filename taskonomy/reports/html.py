@@ -37,6 +37,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.bad td { color: #b00020; }
 details { margin: 8px 0 16px; }
 code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
+pre { background: #f3f3f3; padding: 8px; white-space: pre-wrap; word-break: break-all;
+      font-size: 12px; }
 """
 
 # Records image loads and page errors on <html> for automated checks; harmless for readers.

@@ -4,7 +4,9 @@ Every panel of every grid places each task at the same point of one circle, in t
 of the similarity tree, so a reader can follow one task across budgets and orders.
 Supervised sources are filled; every target has the edge it is solved by; an edge of
 order >= 2 (a hyperedge) is drawn from each of its sources into a small junction node and
-from there into the target.
+from there into the target. Consecutive budgets with the same taxonomy share one panel,
+and a long sweep is split into several figures of at most :data:`MAX_PANELS` panels so
+that each one stays readable (on a slide, too).
 """
 
 from __future__ import annotations
@@ -12,22 +14,16 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch
 
-from taskonomy.reports._data import (
-    PIXELS,
-    SELF,
-    ReportError,
-    Solution,
-    parse_key,
-    solutions_from_json,
-)
+from taskonomy.affinity.table import BASELINES, PIXELS, SELF
+from taskonomy.reports._data import Solution, affinity_table, solutions_from_json
 from taskonomy.reports._figures import (
     HYPEREDGE,
     MUTED,
@@ -37,10 +33,46 @@ from taskonomy.reports._figures import (
     save,
     style,
 )
+from taskonomy.reports._marks import Edges, radial_labels
+from taskonomy.reports._tasks import TaskStyle, task_style
 
 Point = tuple[float, float]
 _NODE_SIZE = 110.0  # scatter marker area, points^2
 _NODE_RADIUS_PT = math.sqrt(_NODE_SIZE) / 2
+#: Panels per figure at most (fewer for many tasks); a longer sweep is split over
+#: several figures.
+MAX_PANELS = 8
+#: With more tasks than this, labels run along the rays of the circle (and wrap).
+RADIAL_FROM = 12
+#: Characters per line of a wrapped radial label.
+_WRAP = 15
+
+
+def _wrap(label: str) -> list[str]:
+    return textwrap.wrap(label, _WRAP, break_long_words=False) or [label]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One taxonomy and the budgets (consecutive in the sweep) that all give it."""
+
+    solution: Solution
+    budgets: tuple[float, ...]
+
+    @property
+    def title(self) -> str:
+        lo, hi = self.budgets[0], self.budgets[-1]
+        budget = f"budget {lo:g}" if lo == hi else f"budgets {lo:g}–{hi:g}"
+        return f"{budget} · order ≤ {self.solution.max_order}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A figure of taxonomy panels: one max order, a run of budgets."""
+
+    path: Path
+    max_order: int
+    budgets: tuple[float, ...]
 
 
 def circle_layout(tasks: Sequence[str]) -> dict[str, Point]:
@@ -62,85 +94,90 @@ def solution_tasks(solutions: Sequence[Solution]) -> list[str]:
         seen.update(sol.supervised)
         seen.update(sol.edges)
         for srcs in sol.edges.values():
-            seen.update(s for s in srcs if s not in (SELF, PIXELS))
+            seen.update(s for s in srcs if s not in BASELINES)
     return sorted(seen)
 
 
-def _arrow(ax: Axes, a: Point, b: Point, colour: str, *, head: bool, shrink_b: float) -> None:
-    ax.add_patch(
-        FancyArrowPatch(
-            a,
-            b,
-            arrowstyle="-|>" if head else "-",
-            mutation_scale=10,
-            color=colour,
-            lw=1.3,
-            shrinkA=_NODE_RADIUS_PT + 1 if head else _NODE_RADIUS_PT,
-            shrinkB=shrink_b,
-            zorder=2,
-        )
-    )
-
-
-def draw_panel(ax: Axes, sol: Solution, pos: Mapping[str, Point], *, font: float) -> None:
+def draw_panel(
+    ax: Axes,
+    panel: Panel | Solution,
+    pos: Mapping[str, Point],
+    *,
+    font: float,
+    tasks: TaskStyle | None = None,
+) -> None:
     """One taxonomy on ``ax`` with the shared positions ``pos``."""
-    ax.set_xlim(-1.75, 1.75)
-    ax.set_ylim(-1.45, 1.45)
+    if isinstance(panel, Solution):
+        panel = Panel(panel, (panel.budget,))
+    sol = panel.solution
+    tasks = tasks or TaskStyle()
+    xlim, ylim = _limits(len(pos))
+    ax.set_xlim(-xlim, xlim)
+    ax.set_ylim(-ylim, ylim)
     ax.set_aspect("equal")
     ax.axis("off")
-    order_note = f"order ≤ {sol.max_order}"
-    ax.set_title(f"budget {sol.budget:g} · {order_note}", fontsize=font + 1.5, pad=2)
+    # A plain text, not set_title: placing a title measures the (hidden) axes each draw.
+    ax.text(
+        0.5, 1.0, panel.title, transform=ax.transAxes, ha="center", va="bottom",
+        fontsize=font + 1.5,
+    )  # fmt: skip
     solved = sol.solved
     supervised = set(sol.supervised)
     by_self = {t for t, s in sol.edges.items() if tuple(s) == (SELF,)}
     by_pixels = {t for t, s in sol.edges.items() if tuple(s) == (PIXELS,)}
+    edges = Edges(ax, xlim, ylim, _NODE_RADIUS_PT)
     if solved:
         for target, sources in sorted(sol.edges.items()):
             real = [s for s in sources if s in pos]
             if target not in pos or not real or target in by_self:
                 continue
             if len(real) == 1:
-                _arrow(ax, pos[real[0]], pos[target], TRANSFER, head=True, shrink_b=_NODE_RADIUS_PT)
+                edges.arrow(pos[real[0]], pos[target], TRANSFER)
                 continue
             tx, ty = pos[target]
             mx = float(np.mean([pos[s][0] for s in real]))
             my = float(np.mean([pos[s][1] for s in real]))
             junction = (0.4 * (mx + tx), 0.4 * (my + ty))  # halfway, pulled to the centre
             for s in real:
-                _arrow(ax, pos[s], junction, HYPEREDGE, head=False, shrink_b=0)
-            _arrow(ax, junction, pos[target], HYPEREDGE, head=True, shrink_b=_NODE_RADIUS_PT)
+                edges.leg(pos[s], junction)
+            edges.arrow(junction, pos[target], HYPEREDGE, from_node=False)
             ax.scatter(*junction, s=16, c=HYPEREDGE, zorder=3, linewidths=0)
-    for task, (x, y) in pos.items():
-        active = solved and (task in supervised or task in sol.edges)
-        face = SUPERVISED if solved and task in supervised else "white"
-        edge = "black" if active else "#cfcfcf"
-        ax.scatter(
-            x,
-            y,
-            s=_NODE_SIZE,
-            c=face,
-            edgecolors=edge,
-            linewidths=2.2 if task in by_self and solved else 1.0,
-            linestyle="--" if task in by_pixels and solved else "-",
-            zorder=4,
+    edges.draw(HYPEREDGE)
+    names = list(pos)
+    active = [solved and (t in supervised or t in sol.edges) for t in names]
+    ax.scatter(
+        [pos[t][0] for t in names],
+        [pos[t][1] for t in names],
+        s=_NODE_SIZE,
+        c=[SUPERVISED if solved and t in supervised else "white" for t in names],
+        edgecolors=["black" if a else "#cfcfcf" for a in active],
+        linewidths=[2.2 if solved and t in by_self else 1.0 for t in names],
+        linestyles=["--" if solved and t in by_pixels else "-" for t in names],
+        zorder=4,
+    )
+    colours = ["black" if on else MUTED for on in active]
+    if len(names) > RADIAL_FROM:  # along the rays: neighbours never overlap
+        radial_labels(
+            ax,
+            [(1.1 * pos[t][0], 1.1 * pos[t][1]) for t in names],
+            [_wrap(tasks.label(t)) for t in names],
+            colours,
+            size=font,
         )
-        ha = "left" if x > 0.15 else "right" if x < -0.15 else "center"
-        va = "bottom" if y > 0.15 else "top" if y < -0.15 else "center"
-        ax.text(
-            1.14 * x,
-            1.14 * y,
-            task,
-            ha=ha,
-            va=va,
-            fontsize=font,
-            color="black" if active else MUTED,
-            zorder=5,
-        )
+    else:
+        for task, colour in zip(names, colours, strict=True):
+            x, y = pos[task]
+            ha = "left" if x > 0.15 else "right" if x < -0.15 else "center"
+            va = "bottom" if y > 0.15 else "top" if y < -0.15 else "center"
+            ax.text(
+                1.12 * x, 1.12 * y, tasks.label(task), ha=ha, va=va, fontsize=font,
+                color=colour, zorder=5,
+            )  # fmt: skip
     if solved:
         caption = f"{len(supervised)} supervised → {len(sol.edges)} targets"
         if sol.status != "optimal":
             caption += f" ({sol.status.replace('_', ' ')})"
-        ax.text(0, -1.42, caption, ha="center", va="bottom", fontsize=font, color="#333333")
+        ax.text(-xlim, -ylim, caption, ha="left", va="bottom", fontsize=font, color="#333333")
         return
     status = sol.status.replace("_", " ")
     reason = textwrap.shorten(sol.reason or "no solution", 120, placeholder="…")
@@ -185,33 +222,86 @@ def _legend_handles() -> list[Line2D]:
     ]
 
 
+def _same(a: Solution, b: Solution) -> bool:
+    return (
+        a.solved
+        and b.solved
+        and a.status == b.status
+        and tuple(a.supervised) == tuple(b.supervised)
+        and {t: tuple(s) for t, s in a.edges.items()} == {t: tuple(s) for t, s in b.edges.items()}
+    )
+
+
+def merge_budgets(solutions: Sequence[Solution]) -> list[Panel]:
+    """Consecutive budgets (one max order, sorted) with the same taxonomy in one panel."""
+    panels: list[Panel] = []
+    for sol in sorted(solutions, key=lambda s: s.budget):
+        if panels and _same(panels[-1].solution, sol):
+            panels[-1] = Panel(panels[-1].solution, (*panels[-1].budgets, sol.budget))
+        else:
+            panels.append(Panel(sol, (sol.budget,)))
+    return panels
+
+
+def _limits(n_tasks: int) -> Point:
+    """Half-width and half-height of a panel in units of the circle's radius: room for
+    horizontal labels left and right, or for radial labels all around."""
+    return (2.0, 2.0) if n_tasks > RADIAL_FROM else (1.85, 1.42)
+
+
+def _geometry(n_tasks: int) -> tuple[float, float, float, int]:
+    """Panel width and height (inches), font size and columns for ``n_tasks`` tasks.
+
+    The circle's radius grows with the number of tasks so that neighbouring nodes (and
+    their two-line radial labels) keep about a quarter of an inch apart.
+    """
+    xlim, ylim = _limits(n_tasks)
+    if n_tasks > RADIAL_FROM:
+        radius = max(1.0, 0.27 * n_tasks / (2 * math.pi))
+        return 2 * xlim * radius, 2 * ylim * radius, 8.5, 3
+    width = max(3.4, 2.0 + 0.12 * n_tasks)
+    return width, width * ylim / xlim, 7.5, 4
+
+
+def panels_per_figure(n_tasks: int) -> int:
+    """Two rows of panels for a large dictionary of tasks, else :data:`MAX_PANELS`."""
+    return 2 * _geometry(n_tasks)[3] if n_tasks > RADIAL_FROM else MAX_PANELS
+
+
 def plot_grid(
-    solutions: Sequence[Solution], tasks: Sequence[str], path: Path, *, columns: int = 4
+    panels: Sequence[Panel | Solution],
+    tasks: Sequence[str],
+    path: Path,
+    *,
+    columns: int | None = None,
+    style_: TaskStyle | None = None,
 ) -> Path:
-    """All ``solutions`` (one max order, several budgets) on one figure."""
+    """``panels`` (one max order, several budgets) on one figure."""
     pos = circle_layout(tasks)
-    n = len(solutions)
-    cols = max(1, min(columns, n))
+    n = len(panels)
+    panel_w, panel_h, font, default_columns = _geometry(len(tasks))
+    cols = max(1, min(columns or default_columns, n))
     rows = max(1, math.ceil(n / cols))
-    panel = max(3.1, 1.9 + 0.13 * len(tasks))
-    font = 7.5 if len(tasks) <= 12 else 6.0
+    title_h, legend_h = 0.3, 0.75
+    height = (panel_h + title_h) * rows + legend_h
     with style():
-        fig = new_figure(panel * cols, panel * 0.86 * rows + 0.7)
+        fig = new_figure(panel_w * cols, height)
         axes = fig.subplots(rows, cols, squeeze=False)
-        for ax, sol in zip(axes.flat, solutions, strict=False):
-            draw_panel(ax, sol, pos, font=font)
+        # Final positions first: draw_panel sizes arrow heads and gaps from them.
+        fig.subplots_adjust(
+            left=0.005,
+            right=0.995,
+            top=1 - title_h / height,
+            bottom=legend_h / height,
+            wspace=0.02,
+            hspace=title_h / panel_h,
+        )
+        for ax, panel in zip(axes.flat, panels, strict=False):
+            draw_panel(ax, panel, pos, font=font, tasks=style_)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         fig.legend(
-            handles=_legend_handles(), loc="lower center", ncols=3, fontsize=8, frameon=False
-        )
-        fig.subplots_adjust(
-            left=0.01,
-            right=0.99,
-            top=0.96,
-            bottom=0.6 / (panel * 0.86 * rows + 0.7) + 0.02,
-            wspace=0.02,
-            hspace=0.12,
+            handles=_legend_handles(), loc="lower center", ncols=3, fontsize=9, frameon=False
         )
         return save(fig, path)
 
@@ -225,13 +315,25 @@ def grid_by_order(solutions: Sequence[Solution]) -> dict[int, list[Solution]]:
 
 
 def plot_taxonomy_grids(
-    solutions: Sequence[Solution], tasks: Sequence[str], out_dir: Path
-) -> list[Path]:
-    """One grid figure per max order, ``taxonomy_order{k}.png``."""
-    return [
-        plot_grid(group, tasks, out_dir / f"taxonomy_order{order}.png")
-        for order, group in grid_by_order(solutions).items()
-    ]
+    solutions: Sequence[Solution],
+    tasks: Sequence[str],
+    out_dir: Path,
+    style_: TaskStyle | None = None,
+) -> list[Grid]:
+    """Grid figures per max order: ``taxonomy_order{k}.png``, then ``taxonomy_order{k}_2.png``
+    and so on where the order's panels do not fit on one figure."""
+    style_ = style_ or task_style(tasks)
+    grids: list[Grid] = []
+    for order, group in grid_by_order(solutions).items():
+        panels = merge_budgets(group)
+        per = panels_per_figure(len(tasks))
+        for page in range(math.ceil(len(panels) / per)):
+            chunk = panels[page * per : (page + 1) * per]
+            name = f"taxonomy_order{order}" + (f"_{page + 1}" if page else "") + ".png"
+            path = plot_grid(chunk, tasks, out_dir / name, style_=style_)
+            budgets = tuple(b for p in chunk for b in p.budgets)
+            grids.append(Grid(path, order, budgets))
+    return grids
 
 
 def plot_taxonomies(
@@ -244,22 +346,24 @@ def plot_taxonomies(
 
     Args:
         solutions_json: ``{"solutions": [...]}`` as ``taskonomy solve`` writes it.
-        out_dir: created if missing; gets ``taxonomy_order{k}.png`` per max order.
+        out_dir: created if missing; gets ``taxonomy_order{k}.png`` per max order (and
+            ``taxonomy_order{k}_2.png``... where a sweep has too many panels for one).
         affinities: the release-format affinities that were solved, if at hand: tasks
             are then placed in the order of the similarity tree, as in the report.
 
     Returns:
         The PNG files written, by increasing max order.
     """
-    from taskonomy.reports.affinity import first_order, similarity_tree
+    from taskonomy.affinity.tree import similarity_tree
+    from taskonomy.errors import AffinityError
 
     solutions = solutions_from_json(solutions_json)
     tasks = solution_tasks(solutions)
     if affinities:
+        table = affinity_table(affinities, "affinities")
         try:
-            table = {parse_key(k): float(v) for k, v in affinities.items()}
-        except (TypeError, ValueError) as exc:
-            raise ReportError(f"affinities: {exc}") from exc
-        leaves = similarity_tree(first_order(table, tasks)).leaves
-        tasks = [*leaves, *sorted(set(tasks) - set(leaves))]
-    return plot_taxonomy_grids(solutions, tasks, out_dir)
+            leaves = similarity_tree(table).leaf_order
+        except AffinityError:
+            leaves = []  # no first-order transfers to cluster: keep the sorted order
+        tasks = [*leaves, *(t for t in tasks if t not in leaves)]
+    return [grid.path for grid in plot_taxonomy_grids(solutions, tasks, out_dir)]

@@ -106,3 +106,51 @@ def test_report_on_empty_workdir_is_a_clear_error(
 def test_report_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--help"]) == 0
     assert "WORKDIR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "nothing to report on: give a run's WORKDIR or --affinities"),
+        (["WORK", "--affinities", "paper"], "not both"),
+        (["--affinities", "paper"], "--affinities needs --out DIR"),
+        (["WORK", "--max-order", "2"], "--max-order applies only with --affinities"),
+        (
+            ["--affinities", "paper", "--out", "OUT", "--winrates-gain", "g.json"],
+            "give both --winrates-gain and --winrates-quality",
+        ),
+        (["--affinities", "paper", "--out", "OUT", "-k", "3"], "orders 1 to 2"),
+        (["--affinities", "paper:2k", "--out", "OUT"], "unknown published table 'paper:2k'"),
+    ],
+)
+def test_report_argument_errors_exit_2(
+    args: list[str],
+    message: str,
+    workdir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    argv = [str(workdir) if a == "WORK" else str(out) if a == "OUT" else a for a in args]
+    assert main(["report", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and message in " ".join(err.split())
+    assert "Traceback" not in err
+    assert not out.exists() and not (workdir / "report").exists()
+
+
+def test_report_of_an_affinity_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "affinities.json"
+    path.write_text(json.dumps(AFFINITIES))
+    out = tmp_path / "out"
+    assert main(["report", "--affinities", str(path), "--out", str(out)]) == 0
+    assert "report written to" in capsys.readouterr().out
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "solved from an affinity table" in page
+    assert "No <code>" not in page  # no notes about a run's missing files
+    # Orders 1 and 2 (the file's highest), budgets 1 and 2 (its two sources).
+    assert {p.name for p in out.glob("taxonomy_order*.png")} == {
+        "taxonomy_order1.png",
+        "taxonomy_order2.png",
+    }
+    assert page.count('<tr><td class="num">2</td>') == 2

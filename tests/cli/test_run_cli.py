@@ -11,7 +11,6 @@ import pytest
 
 import taskonomy.jobs
 from taskonomy.cli import main
-from taskonomy.cli import run as run_cmd
 from taskonomy.executor.context import RANKING_FILE, JobBody, JobContext
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import BatchBody

@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from taskonomy.reports import ReportError, plot_taxonomies, write_report
-from taskonomy.reports.affinity import first_order, similarity_tree
+from taskonomy.affinity.table import AffinityTable
+from taskonomy.affinity.tree import similarity_tree
+from taskonomy.reports import ReportError, plot_taxonomies, report_tree, write_report
+from taskonomy.reports._data import RunResults
+from taskonomy.reports.affinity import first_order
 
 FIGURES = {
     "affinity_before_ahp.png",
@@ -161,13 +164,18 @@ def test_first_order_matrix_puts_self_on_the_diagonal() -> None:
     np.testing.assert_array_equal(fo.pixels, [np.nan, 0.2, np.nan])
 
 
-def test_similarity_tree_groups_sources_that_help_the_same_targets() -> None:
+def test_report_tree_groups_sources_that_help_the_same_targets() -> None:
     groups = {"d1": 0, "d2": 0, "d3": 0, "s1": 1, "s2": 1, "s3": 1}
-    table = {
-        ((s,), t): (0.3 if groups[s] == groups[t] else 0.05) + 0.001 * i
-        for i, (s, t) in enumerate((s, t) for s in groups for t in groups if s != t)
-    }
-    leaves = similarity_tree(first_order(table, sorted(groups))).leaves
+    table = AffinityTable(
+        {
+            ((s,), t): (0.3 if groups[s] == groups[t] else 0.05) + 0.001 * i
+            for i, (s, t) in enumerate((s, t) for s in groups for t in groups if s != t)
+        }
+    )
+    tree = report_tree(RunResults(affinities=table))
+    assert tree is not None
+    leaves = tree.leaf_order
+    assert leaves == similarity_tree(table).leaf_order  # the library's tree, not its own
     assert sorted(leaves) == sorted(groups)
     first_half = {groups[x] for x in leaves[:3]}
     assert len(first_half) == 1, leaves
@@ -187,8 +195,10 @@ def test_plot_taxonomies_for_solve(mini_run: Path, tmp_path: Path) -> None:
 
 def test_reports_do_not_import_torch(mini_run: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from taskonomy.reports import write_report; "
+        "import sys; from pathlib import Path; "
+        "from taskonomy.reports import table_results, write_report; "
         f"write_report(Path({str(mini_run)!r}), Path({str(tmp_path)!r})); "
+        "table_results('paper', orders=[1], budgets=[1]); "  # loads, solves and scores
         "assert 'torch' not in sys.modules, 'reports imported torch'"
     )
     result = subprocess.run(
