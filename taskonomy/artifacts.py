@@ -28,6 +28,8 @@ CANDIDATE_LOSSES_FILE = "losses.npz"
 SOLUTION_FILE = "solution.json"
 #: ``assess``: gain and quality per taxonomy and target.
 EVALUATION_FILE = "evaluation.json"
+#: ``bootstrap``: support of every taxonomy edge and tree cluster over resampled images.
+SUPPORT_FILE = "support.json"
 #: ``report``: the folder with ``index.html`` and the figures.
 REPORT_DIR = "report"
 
@@ -49,6 +51,7 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
     "affinity": (AFFINITY_FILE, CANDIDATE_LOSSES_FILE),
     "taxonomy": (SOLUTION_FILE,),
     "assess": (EVALUATION_FILE,),
+    "bootstrap": (SUPPORT_FILE,),
     "report": (REPORT_DIR,),
 }
 
@@ -61,6 +64,11 @@ RAW_AFFINITIES_OUTPUT = "raw_affinities.json"
 TAXONOMY_OUTPUT = "taxonomy.json"
 #: ``{"taxonomies": [...]}``: gain and quality per taxonomy and target.
 EVALUATION_OUTPUT = "evaluation.json"
+#: ``{"resamples", "edges": [...], "clusters": [...]}``: the bootstrap support.
+SUPPORT_OUTPUT = "support.json"
+#: Every candidate's per-image test losses, ``{"src1__src2__target": losses}`` (npz), so
+#: that ``taskonomy solve --losses`` can redo the bootstrap from a run's outputs.
+TEST_LOSSES_OUTPUT = "test_losses.npz"
 #: The report folder.
 REPORT_OUTPUT = REPORT_DIR
 PUBLISHED_OUTPUTS = (
@@ -68,5 +76,7 @@ PUBLISHED_OUTPUTS = (
     RAW_AFFINITIES_OUTPUT,
     TAXONOMY_OUTPUT,
     EVALUATION_OUTPUT,
+    SUPPORT_OUTPUT,
+    TEST_LOSSES_OUTPUT,
     REPORT_OUTPUT,
 )

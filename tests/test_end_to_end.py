@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from taskonomy.cli import main
@@ -62,6 +63,12 @@ def test_run_writes_every_output(tiny_run: Path) -> None:
         assert s["status"] == "optimal"
         assert set(s["edges"]) == {"rgb2depth", "rgb2mist", "edge2d"}
         assert len(s["supervised"]) <= s["budget"]
+        # bootstrap support of every chosen edge (200 resamples of the test images)
+        assert set(s["support"]) == set(s["edges"])
+        assert all(0.0 <= v <= 1.0 for v in s["support"].values())
+    support = _read(tiny_run / "support.json")
+    assert support["resamples"] == 200 and len(support["edges"]) == 6
+    assert all(0.0 <= c["support"] <= 1.0 for c in support["clusters"])
     ev = _read(tiny_run / "evaluation.json")["taxonomies"]
     assert len(ev) == 6 and all(0 <= r["mean_gain"] <= 1 for r in ev)
     assert (tiny_run / "report" / "index.html").is_file()
@@ -188,3 +195,32 @@ def test_the_python_route_resumes_the_same_run(tiny_run: Path) -> None:
     assert {p.name for p in summary.outputs} >= {"affinities.json", "taxonomy.json"}
     run = _read(tiny_run / "run.json")
     assert {j["state"] for j in run["jobs"].values()} == {"skipped"}
+
+
+def test_solve_and_tree_redo_the_runs_bootstrap_from_its_outputs(
+    tiny_run: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The run's published per-image losses let ``solve`` and ``tree`` compute the same
+    bootstrap support as the run's own bootstrap job (same seed, same resamples)."""
+    aff, losses = str(tiny_run / "affinities.json"), str(tiny_run / "test_losses.npz")
+    capsys.readouterr()
+    args = ["solve", "-a", aff, "--losses", losses, "--seed", "3", "--budgets", "1-3"]
+    assert main([*args, "-k", "1", "-k", "2", "-f", "json"]) == 0
+    solved = json.loads(capsys.readouterr().out)["solutions"]
+    published = _read(tiny_run / "taxonomy.json")["solutions"]
+    by_key = {(s["budget"], s["max_order"]): s["support"] for s in published}
+    for s in solved:
+        assert s["support"] == by_key[(s["budget"], s["max_order"])]
+    assert main(["tree", "-a", aff, "--losses", losses, "--seed", "3", "-f", "json"]) == 0
+    tree = json.loads(capsys.readouterr().out)
+    assert tree["clades"] == _read(tiny_run / "support.json")["clusters"]
+    assert main([*args, "-k", "1"]) == 0
+    assert "support " in capsys.readouterr().out
+
+    other = tmp_path / "other.npz"
+    np.savez(other, **{"rgb2depth__edge2d": np.ones(4)})
+    assert main(["solve", "-a", aff, "--losses", str(other), "--budget", "1"]) == 2
+    assert "does not hold the losses of this affinity table" in capsys.readouterr().err
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    assert main(["tree", "-a", aff, "--losses", str(tmp_path / "junk.npz")]) == 2
+    assert "cannot read test losses" in capsys.readouterr().err

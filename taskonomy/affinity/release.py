@@ -14,6 +14,7 @@ import json
 import math
 import os
 import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,39 @@ def save_affinities(table: AffinityTable, path: str | os.PathLike[str]) -> None:
     """Write ``table`` as release-convention JSON, keys sorted (diff-friendly)."""
     text = json.dumps(table.to_release_dict(), indent=1, sort_keys=True)
     Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def load_test_losses(
+    path: str | os.PathLike[str],
+) -> dict[str, dict[tuple[str, ...], np.ndarray]]:
+    """Per-image test losses keyed like the release (``"src1__src2__target"``), as a run
+    publishes them in ``test_losses.npz``: ``{target: {sources: losses}}``.
+
+    Raises:
+        AffinityError: unreadable file, a key not in the release form, losses that are
+            not a finite 1-D array, or candidates of one target on different images.
+    """
+    from taskonomy.affinity.table import parse_key
+
+    where = str(path)
+    out: dict[str, dict[tuple[str, ...], np.ndarray]] = {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in npz.files:
+                sources, target = parse_key(key)
+                arr = np.asarray(npz[key], dtype=np.float64)
+                if arr.ndim != 1 or not arr.size or not np.isfinite(arr).all():
+                    raise AffinityError(
+                        f"{where}: losses of {key!r} must be a non-empty finite 1-D array"
+                    )
+                out.setdefault(target, {})[sources] = arr
+    except AffinityError as exc:
+        raise AffinityError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise AffinityError(
+            f"cannot read test losses {where} ({exc}); give a run's test_losses.npz"
+        ) from None
+    for target, cands in out.items():
+        if len({a.size for a in cands.values()}) > 1:
+            raise AffinityError(f"{where}: candidates of {target!r} have different image counts")
+    return out

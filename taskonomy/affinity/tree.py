@@ -111,6 +111,19 @@ class SimilarityTree:
 
         return walk(to_tree(self.linkage))
 
+    def clades(self) -> list[tuple[str, ...]]:
+        """The tasks under each internal node of the tree, in merge order (the last is
+        the root, holding every task); each clade's names in leaf order."""
+        n = len(self.labels)
+        members: list[list[int]] = [[i] for i in range(n)]
+        for left, right, *_ in self.linkage:
+            members.append(members[int(left)] + members[int(right)])
+        rank = {name: i for i, name in enumerate(self.leaf_order)}
+        return [
+            tuple(sorted((self.labels[i] for i in group), key=rank.__getitem__))
+            for group in members[n:]
+        ]
+
     def agreement(self, expected: Mapping[str, Hashable], k: int) -> float:
         """Adjusted Rand index between the tree cut into ``k`` groups and ``expected``
         (task -> group), over the tasks that both know."""

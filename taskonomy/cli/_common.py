@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from taskonomy.affinity.table import AffinityTable
     from taskonomy.spec import LoadedSpec
 
 SpecArg = Annotated[
@@ -56,6 +57,47 @@ WinratesQualityOpt = Annotated[
         show_default=False,
     ),
 ]
+LossesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--losses",
+        help="Per-image test losses of the table's candidates (a run's test_losses.npz): "
+        "adds bootstrap support over resampled test images.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+BootstrapOpt = Annotated[
+    int,
+    typer.Option(
+        "--bootstrap",
+        help="Bootstrap resamples with --losses (0: none).",
+        min=0,
+        max=100_000,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resampling.")]
+
+
+def matching_losses(table: AffinityTable, path: Path) -> dict[str, dict[tuple[str, ...], Any]]:
+    """The test losses in ``path``, checked to hold exactly the table's candidates."""
+    from taskonomy.affinity.release import load_test_losses
+    from taskonomy.errors import AffinityError
+
+    losses = load_test_losses(path)
+    have = {(s, t) for t, cands in losses.items() for s in cands}
+    want = {(tuple(s), t) for s, t in table.entries}
+    if have != want:
+        missing = sorted("__".join((*s, t)) for s, t in want - have)[:3]
+        extra = sorted("__".join((*s, t)) for s, t in have - want)[:3]
+        raise AffinityError(
+            f"{path} does not hold the losses of this affinity table's candidates "
+            f"(missing {missing or 'none'}, extra {extra or 'none'}); give the "
+            "test_losses.npz of the run that wrote the affinities"
+        )
+    return losses
+
+
 AffinitiesOpt = Annotated[
     str,
     typer.Option(

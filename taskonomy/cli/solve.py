@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 
 from taskonomy.cli._app import app, console, err_console
-from taskonomy.cli._common import WinratesGainOpt, WinratesQualityOpt
+from taskonomy.cli._common import (
+    BootstrapOpt,
+    LossesOpt,
+    SeedOpt,
+    WinratesGainOpt,
+    WinratesQualityOpt,
+    matching_losses,
+)
 from taskonomy.errors import SolverError
 
 
@@ -78,6 +85,9 @@ def solve(
     ],
     winrates_gain: WinratesGainOpt = None,
     winrates_quality: WinratesQualityOpt = None,
+    losses: LossesOpt = None,
+    bootstrap: BootstrapOpt = 200,
+    seed: SeedOpt = 0,
     budget: Annotated[
         list[float] | None,
         typer.Option("--budget", "-b", help="A supervision budget; repeat for several."),
@@ -140,7 +150,9 @@ def solve(
     independent certificate and reported with its status, objective, gap and time; the
     text format adds the budget curve (what each extra supervised task buys). Where win
     rates are known (always for 'paper...'), each target's gain (win rate against
-    scratch) and quality (against its own network) and their means are reported too. An
+    scratch) and quality (against its own network) and their means are reported too.
+    With a run's per-image test losses (--losses), each chosen edge also gets its
+    bootstrap support: the fraction of resampled test sets whose taxonomy chooses it. An
     infeasible budget is reported with the targets it cannot cover. Exits 1 if any
     instance failed (solver error or failed certificate).
     """
@@ -167,12 +179,20 @@ def solve(
     solutions = solve_sweep(
         table, budget_values, orders, cost_map, weight_map, solver.value, options
     )
+    support = None
+    if losses is not None and bootstrap:
+        from taskonomy.solvers.bootstrap import bootstrap_support
+
+        support = bootstrap_support(
+            matching_losses(table, losses), solutions, resamples=bootstrap, seed=seed,
+            label_costs=cost_map, importance=weight_map, solver=solver.value, options=options,
+        ).edges  # fmt: skip
     if fmt is Format.json:
-        typer.echo(json_lines(solutions_to_json(solutions, winrates)), nl=False)
+        typer.echo(json_lines(solutions_to_json(solutions, winrates, support)), nl=False)
     elif fmt is Format.dot:
         typer.echo(solutions_to_dot(solutions), nl=False)
     else:
-        console.print(solutions_to_text(solutions, winrates), markup=False, end="")
+        console.print(solutions_to_text(solutions, winrates, support), markup=False, end="")
     if plot is not None:
         from taskonomy.reports import plot_taxonomies
 

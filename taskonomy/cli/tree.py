@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from taskonomy.cli._app import app, console
-from taskonomy.cli._common import AffinitiesOpt
+from taskonomy.cli._common import (
+    AffinitiesOpt,
+    BootstrapOpt,
+    LossesOpt,
+    SeedOpt,
+    matching_losses,
+)
 
 
 class Format(enum.StrEnum):
@@ -47,6 +53,9 @@ def tree(
     metric: Annotated[
         str, typer.Option("--metric", help="Distance between patterns: cosine, euclidean, ...")
     ] = "cosine",
+    losses: LossesOpt = None,
+    bootstrap: BootstrapOpt = 200,
+    seed: SeedOpt = 0,
 ) -> None:
     """The task similarity tree: agglomerative clustering of transfer-out patterns.
 
@@ -54,7 +63,9 @@ def tree(
     target's affinities are normalised (default: standardised log-affinities, since AHP
     scores are a ratio scale on a per-target scale), then sources are clustered (default:
     average linkage on cosine distance). The paper's Figure 14 finds 3D, 2D,
-    low-dimensional geometric and semantic families this way.
+    low-dimensional geometric and semantic families this way. With a run's per-image test
+    losses (--losses), every cluster gets its bootstrap support: the fraction of
+    resampled test sets whose tree has a node with exactly its tasks.
     """
     from taskonomy.affinity.paper import resolve_affinities
     from taskonomy.affinity.release import load_affinities
@@ -65,6 +76,14 @@ def tree(
     table = load_affinities(source.affinities)
     the_tree = similarity_tree(table, linkage, metric, normalisation)  # type: ignore[arg-type]
     groups = the_tree.clusters(clusters)
+    support: dict[tuple[str, ...], float] = {}
+    if losses is not None and bootstrap:
+        from taskonomy.solvers.bootstrap import bootstrap_support
+
+        found = bootstrap_support(
+            matching_losses(table, losses), [], tree=the_tree, resamples=bootstrap, seed=seed
+        )
+        support = dict(found.clusters)
     if fmt is Format.json:
         doc = {
             "affinities": source.name,
@@ -78,6 +97,8 @@ def tree(
             "families": {
                 t: (f.value if (f := builtin_family(t)) else None) for t in the_tree.labels
             },
+            "clusters_support": [support.get(tuple(g)) for g in groups],
+            "clades": [{"tasks": list(c), "support": s} for c, s in support.items()],
         }
         typer.echo(json.dumps(doc, indent=2))
         return
@@ -96,6 +117,9 @@ def tree(
         "",
         f"{len(groups)} cluster(s):",
     ]
-    lines += [f"  {i}. {', '.join(label(t) for t in g)}" for i, g in enumerate(groups, 1)]
+    for i, g in enumerate(groups, 1):
+        backing = support.get(tuple(g))
+        note = f"  (bootstrap support {backing:.2f})" if backing is not None else ""
+        lines.append(f"  {i}. {', '.join(label(t) for t in g)}{note}")
     lines += ["", "dendrogram (similar tasks adjacent):", *the_tree.to_text(label)]
     console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

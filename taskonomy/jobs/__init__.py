@@ -38,6 +38,7 @@ _BODIES: dict[JobKind, str] = {
     JobKind.AFFINITY: "taskonomy.jobs.analysis:run_affinity",
     JobKind.TAXONOMY: "taskonomy.jobs.analysis:run_taxonomy",
     JobKind.ASSESS: "taskonomy.jobs.analysis:run_assess",
+    JobKind.BOOTSTRAP: "taskonomy.jobs.analysis:run_bootstrap",
     JobKind.REPORT: "taskonomy.jobs.analysis:run_report",
 }
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from taskonomy.affinity.table import format_key
+from taskonomy.affinity.table import KEY_SEPARATOR, format_key
 from taskonomy.affinity.table import sources_key as candidate_key
+from taskonomy.affinity.winrates import mean_of
 from taskonomy.artifacts import (
     AFFINITY_FILE,
     CANDIDATE_FILE,
@@ -25,6 +26,7 @@ from taskonomy.artifacts import (
     REPORT_DIR,
     REPORT_OUTPUT,
     SOLUTION_FILE,
+    SUPPORT_FILE,
     TEST_LOSSES_FILE,
 )
 from taskonomy.executor.context import JobContext, JobFailed
@@ -193,21 +195,65 @@ def assess_solution(
 
 def run_assess(ctx: JobContext) -> Mapping[str, Any]:
     """Evaluate every chosen taxonomy by its win rates on the test images."""
-    losses: dict[str, dict[str, np.ndarray]] = {}
-    solutions = []
-    for dep in ctx.job.deps:
-        kind = ctx.plan.jobs[dep].kind
-        if kind is JobKind.AFFINITY:
-            art = ctx.artifact(dep)
-            target = _read_json(art / AFFINITY_FILE)["target"]
-            with np.load(art / CANDIDATE_LOSSES_FILE) as npz:
-                losses[target] = {k: npz[k] for k in npz.files}
-        elif kind is JobKind.TAXONOMY:
-            solutions.append(_read_json(ctx.artifact(dep) / SOLUTION_FILE))
+    losses = {
+        t: {candidate_key(k): v for k, v in cands.items()}
+        for t, cands in _candidate_losses(ctx).items()
+    }
+    solutions = [
+        _read_json(ctx.artifact(dep) / SOLUTION_FILE)
+        for dep in ctx.job.deps
+        if ctx.plan.jobs[dep].kind is JobKind.TAXONOMY
+    ]
     rows = [assess_solution(s, losses) for s in solutions]
     rows.sort(key=lambda r: (r["max_order"], r["budget"]))
     _write_json(ctx.out / EVALUATION_FILE, {"taxonomies": rows})
     return {"taxonomies": len(rows)}
+
+
+def _candidate_losses(ctx: JobContext) -> dict[str, dict[tuple[str, ...], np.ndarray]]:
+    """Every target's candidates with their per-image test losses (the affinity jobs')."""
+    losses: dict[str, dict[tuple[str, ...], np.ndarray]] = {}
+    for dep in ctx.job.deps:
+        if ctx.plan.jobs[dep].kind is JobKind.AFFINITY:
+            art = ctx.artifact(dep)
+            target = _read_json(art / AFFINITY_FILE)["target"]
+            with np.load(art / CANDIDATE_LOSSES_FILE, allow_pickle=False) as npz:
+                losses[target] = {tuple(k.split(KEY_SEPARATOR)): npz[k] for k in npz.files}
+    return losses
+
+
+def run_bootstrap(ctx: JobContext) -> Mapping[str, Any]:
+    """Bootstrap support of every taxonomy edge and tree cluster (resampled test images)."""
+    from taskonomy.affinity import affinities_from_losses, similarity_tree
+    from taskonomy.errors import AffinityError
+    from taskonomy.solvers import SolveOptions, solution_from_dict
+    from taskonomy.solvers.bootstrap import bootstrap_support
+
+    p = ctx.params
+    losses = _candidate_losses(ctx)
+    solutions = [
+        solution_from_dict(_read_json(ctx.artifact(dep) / SOLUTION_FILE))
+        for dep in ctx.job.deps
+        if ctx.plan.jobs[dep].kind is JobKind.TAXONOMY
+    ]
+    try:
+        tree = similarity_tree(affinities_from_losses(losses))
+    except AffinityError:
+        tree = None  # fewer than two sources with first-order transfers: nothing to cluster
+    support = bootstrap_support(
+        losses,
+        solutions,
+        tree=tree,
+        resamples=int(p["resamples"]),
+        seed=int(p["seed"]),
+        label_costs={str(k): float(v) for k, v in p["label_costs"].items()},
+        importance={str(k): float(v) for k, v in p["importance"].items()},
+        solver=str(p["solver"]),
+        options=SolveOptions(**dict(p.get("solver_options") or {})),
+    )
+    _write_json(ctx.out / SUPPORT_FILE, support.to_json())
+    edges = [v for targets in support.edges.values() for v in targets.values()]
+    return {"resamples": support.resamples, "mean_edge_support": mean_of(edges)}
 
 
 def run_report(ctx: JobContext) -> Mapping[str, Any]:

@@ -4,6 +4,10 @@
 * ``raw_affinities.json``: the same keys, each candidate's raw mean win rate before AHP.
 * ``taxonomy.json``: the ``taskonomy solve`` JSON schema, one solution per (budget, order).
 * ``evaluation.json``: gain and quality per budget, order and target.
+* ``support.json``: bootstrap support of every taxonomy edge and tree cluster; each
+  solution in ``taxonomy.json`` also carries its edges' ``support``.
+* ``test_losses.npz``: every candidate's per-image test losses (release keys), what
+  ``taskonomy solve --losses`` needs to redo the bootstrap.
 
 A partial run publishes what it has, so a user can look at finished targets while the
 rest is still running or after some jobs failed.
@@ -12,18 +16,25 @@ rest is still running or after some jobs failed.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from taskonomy.affinity.table import format_key
+import numpy as np
+
+from taskonomy.affinity.table import KEY_SEPARATOR, format_key
 from taskonomy.artifacts import (
     AFFINITIES_OUTPUT,
     AFFINITY_FILE,
+    CANDIDATE_LOSSES_FILE,
     EVALUATION_FILE,
     EVALUATION_OUTPUT,
     RAW_AFFINITIES_OUTPUT,
     SOLUTION_FILE,
+    SUPPORT_FILE,
+    SUPPORT_OUTPUT,
     TAXONOMY_OUTPUT,
+    TEST_LOSSES_OUTPUT,
 )
 from taskonomy.executor.store import ArtifactStore, write_json_atomic
 from taskonomy.planner.jobs import Plan
@@ -48,22 +59,42 @@ def publish_outputs(workdir: Path, plan: Plan, store: ArtifactStore) -> list[Pat
     written: list[Path] = []
     affinities: dict[str, float] = {}
     raw: dict[str, float] = {}
+    losses: dict[str, Any] = {}  # per-image losses by release key (np.savez keywords)
     for art in _done(store, plan, JobKind.AFFINITY):
         doc = _read(art / AFFINITY_FILE)
         for c in doc["candidates"]:
             key = format_key(c["sources"], doc["target"])
             affinities[key] = float(c["p"])
             raw[key] = float(c["win_rate"])
+        with np.load(art / CANDIDATE_LOSSES_FILE, allow_pickle=False) as npz:
+            losses.update({f"{k}{KEY_SEPARATOR}{doc['target']}": npz[k] for k in npz.files})
     if affinities:
         for name, value in ((AFFINITIES_OUTPUT, affinities), (RAW_AFFINITIES_OUTPUT, raw)):
             write_json_atomic(workdir / name, value)
             written.append(workdir / name)
+        tmp = workdir / f".{TEST_LOSSES_OUTPUT}.tmp.npz"
+        np.savez(tmp, **losses)
+        os.replace(tmp, workdir / TEST_LOSSES_OUTPUT)
+        written.append(workdir / TEST_LOSSES_OUTPUT)
 
+    support = [_read(art / SUPPORT_FILE) for art in _done(store, plan, JobKind.BOOTSTRAP)]
+    edge_support = {
+        (float(e["budget"]), int(e["max_order"])): e["targets"]
+        for doc in support
+        for e in doc["edges"]
+    }
     solutions = [_read(art / SOLUTION_FILE) for art in _done(store, plan, JobKind.TAXONOMY)]
     if solutions:
         solutions.sort(key=lambda s: (s["max_order"], s["budget"]))
+        for s in solutions:
+            found = edge_support.get((float(s["budget"]), int(s["max_order"])))
+            if found is not None:
+                s["support"] = found
         write_json_atomic(workdir / TAXONOMY_OUTPUT, {"solutions": solutions})
         written.append(workdir / TAXONOMY_OUTPUT)
+    for doc in support:
+        write_json_atomic(workdir / SUPPORT_OUTPUT, doc)
+        written.append(workdir / SUPPORT_OUTPUT)
 
     for art in _done(store, plan, JobKind.ASSESS):
         write_json_atomic(workdir / EVALUATION_OUTPUT, _read(art / EVALUATION_FILE))

@@ -35,6 +35,7 @@ DEFAULT_RESOURCES: dict[JobKind, tuple[int, int, float, int]] = {
     JobKind.AFFINITY: (0, 1, 4.0, 10),
     JobKind.TAXONOMY: (0, 2, 4.0, 30),
     JobKind.ASSESS: (0, 1, 8.0, 30),
+    JobKind.BOOTSTRAP: (0, 2, 8.0, 60),
     JobKind.REPORT: (0, 1, 8.0, 30),
 }
 
@@ -303,7 +304,20 @@ def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Pl
         [*taxonomies, *affinity.values()],
         b.cost.fixed_seconds(JobKind.ASSESS),
     )
-    b.add("report", JobKind.REPORT, {}, [assess], b.cost.fixed_seconds(JobKind.REPORT))
+    report_deps = [assess]
+    if tax.bootstrap:
+        params = {
+            "resamples": tax.bootstrap,
+            "seed": spec.seed,
+            "label_costs": costs,
+            "importance": importance,
+            "solver": tax.solver,
+            "solver_options": tax.solver_options.model_dump(mode="json"),
+        }
+        est = b.cost.bootstrap_seconds(tax.bootstrap, len(taxonomies), len(affinity))
+        deps = [*taxonomies, *affinity.values()]
+        report_deps.append(b.add("bootstrap", JobKind.BOOTSTRAP, params, deps, est))
+    b.add("report", JobKind.REPORT, {}, report_deps, b.cost.fixed_seconds(JobKind.REPORT))
 
     order_ids = execution_order(b.jobs.values())
     jobs = {jid: b.jobs[jid] for jid in order_ids}

@@ -55,8 +55,12 @@ OVERHEAD_SECONDS: dict[JobKind, float] = {
     JobKind.AFFINITY: 1.0,
     JobKind.TAXONOMY: 1.0,
     JobKind.ASSESS: 2.0,
+    JobKind.BOOTSTRAP: 2.0,
     JobKind.REPORT: 5.0,
 }
+
+#: CPU seconds per bootstrap resample: one BIP per taxonomy, one AHP per target, the tree.
+BOOTSTRAP_SECONDS = {"taxonomy": 0.003, "target": 0.001, "tree": 0.003}
 
 #: CPU seconds to generate one mini image at 64 px (scaled by pixels).
 DATASET_SECONDS_PER_IMAGE = 0.004
@@ -101,6 +105,11 @@ class CostModel:
 
     def fixed_seconds(self, kind: JobKind) -> float:
         return OVERHEAD_SECONDS[kind]
+
+    def bootstrap_seconds(self, resamples: int, taxonomies: int, targets: int) -> float:
+        per = BOOTSTRAP_SECONDS
+        each = per["taxonomy"] * taxonomies + per["target"] * targets + per["tree"]
+        return OVERHEAD_SECONDS[JobKind.BOOTSTRAP] + resamples * each
 
 
 def _total_images(spec: Spec) -> int:

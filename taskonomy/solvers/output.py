@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskonomy.affinity.winrates import WinRates
-from taskonomy.solvers.result import Solution
+from taskonomy.errors import SolverError
+from taskonomy.solvers.result import Solution, SolveStatus
 from taskonomy.tasks.families import task_label
 
 
@@ -44,10 +45,18 @@ def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def solution_to_dict(sol: Solution, winrates: WinRates | None = None) -> dict[str, Any]:
+#: Bootstrap support per (budget, max order), per target (see :mod:`.bootstrap`).
+EdgeSupport = Mapping[tuple[float, int], Mapping[str, float]]
+
+
+def solution_to_dict(
+    sol: Solution, winrates: WinRates | None = None, support: EdgeSupport | None = None
+) -> dict[str, Any]:
     """One solution as JSON; with win rates, also ``targets`` (per target ``sources``,
-    ``gain``, ``quality``), ``mean_gain`` and ``mean_quality`` as in ``evaluation.json``."""
-    doc = {
+    ``gain``, ``quality``), ``mean_gain`` and ``mean_quality`` as in ``evaluation.json``;
+    with bootstrap support, ``support`` (per target, the fraction of resamples choosing
+    the same edge)."""
+    doc: dict[str, Any] = {
         "budget": _num(sol.budget),
         "max_order": sol.max_order,
         "solver": sol.solver,
@@ -62,15 +71,44 @@ def solution_to_dict(sol: Solution, winrates: WinRates | None = None) -> dict[st
     }
     if winrates is not None:
         doc.update(winrates.assess(sol.edges))
+    found = (support or {}).get((sol.budget, sol.max_order))
+    if found is not None:
+        doc["support"] = dict(found)
     return doc
 
 
+def solution_from_dict(doc: Mapping[str, Any]) -> Solution:
+    """The inverse of :func:`solution_to_dict` (extra fields such as scores are ignored).
+
+    Raises:
+        SolverError: a field is missing or of the wrong type (the message names it).
+    """
+    try:
+        return Solution(
+            budget=float(doc["budget"]),
+            max_order=int(doc["max_order"]),
+            solver=str(doc["solver"]),
+            status=SolveStatus(doc["status"]),
+            objective=None if doc.get("objective") is None else float(doc["objective"]),
+            gap=None if doc.get("gap") is None else float(doc["gap"]),
+            solve_seconds=float(doc.get("solve_seconds") or 0.0),
+            supervised=[str(s) for s in doc.get("supervised") or []],
+            edges={str(t): [str(s) for s in v] for t, v in (doc.get("edges") or {}).items()},
+            cost=None if doc.get("cost") is None else float(doc["cost"]),
+            reason=doc.get("reason"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SolverError(f"not a taxonomy solution ({type(exc).__name__}: {exc})") from None
+
+
 def solutions_to_json(
-    solutions: Sequence[Solution], winrates: WinRates | None = None
+    solutions: Sequence[Solution],
+    winrates: WinRates | None = None,
+    support: EdgeSupport | None = None,
 ) -> dict[str, Any]:
     """``{"solutions": [...], "curve": [...]}`` (the curve is the budget sweep summary)."""
     return {
-        "solutions": [solution_to_dict(s, winrates) for s in solutions],
+        "solutions": [solution_to_dict(s, winrates, support) for s in solutions],
         "curve": [
             {
                 "max_order": p.max_order,
@@ -107,9 +145,14 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def solutions_to_text(solutions: Sequence[Solution], winrates: WinRates | None = None) -> str:
+def solutions_to_text(
+    solutions: Sequence[Solution],
+    winrates: WinRates | None = None,
+    support: EdgeSupport | None = None,
+) -> str:
     """A readable block per solution (tasks by their readable labels), then the budget
-    curve; with win rates, each target's gain and quality and their means."""
+    curve; with win rates, each target's gain and quality and their means; with
+    bootstrap support, each edge's."""
     lines: list[str] = []
     for sol in solutions:
         head = f"budget {sol.budget:g}, max order {sol.max_order}: {sol.status.value}"
@@ -128,16 +171,15 @@ def solutions_to_text(solutions: Sequence[Solution], winrates: WinRates | None =
             width = max(len(task_label(t)) for t in sol.edges)
             srcs = {t: " + ".join(task_label(s) for s in src) for t, src in sol.edges.items()}
             src_width = max(len(v) for v in srcs.values())
+            backing = (support or {}).get((sol.budget, sol.max_order), {})
             for target in sol.edges:
-                line = f"    {task_label(target):<{width}}  <-  "
-                if scores is None:
-                    lines.append(line + srcs[target])
-                    continue
-                t = scores["targets"][target]
-                lines.append(
-                    f"{line}{srcs[target]:<{src_width}}  gain {_score(t['gain'])}  "
-                    f"quality {_score(t['quality'])}"
-                )
+                line = f"    {task_label(target):<{width}}  <-  {srcs[target]:<{src_width}}"
+                if scores is not None:
+                    t = scores["targets"][target]
+                    line += f"  gain {_score(t['gain'])}  quality {_score(t['quality'])}"
+                if target in backing:
+                    line += f"  support {backing[target]:.2f}"
+                lines.append(line.rstrip())
             if scores is not None:
                 lines.append(
                     f"  mean gain {_score(scores['mean_gain'])}, "

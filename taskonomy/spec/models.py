@@ -32,6 +32,7 @@ class JobKind(enum.StrEnum):
     AFFINITY = "affinity"
     TAXONOMY = "taxonomy"
     ASSESS = "assess"
+    BOOTSTRAP = "bootstrap"
     REPORT = "report"
 
 
@@ -208,13 +209,17 @@ class TaxonomySpec(_Model):
     """Stage IV: the grid of (budget, max order) taxonomies to solve.
 
     ``budgets`` is a list of numbers, a range string ``"1-26"``, or omitted for every
-    integer budget from 1 to the number of supervisable sources.
+    integer budget from 1 to the number of supervisable sources. ``bootstrap`` resamples
+    the test images that many times (seeded by the spec's ``seed``) and redoes AHP, every
+    taxonomy and the similarity tree, to report how often each chosen edge and each
+    cluster comes back; 0 leaves it out.
     """
 
     budgets: list[Annotated[float, Field(gt=0)]] | None = None
     orders: list[Annotated[int, Field(ge=1)]] | None = None
     solver: Solver = "auto"
     solver_options: SolverOptions = SolverOptions()
+    bootstrap: Annotated[int, Field(ge=0, le=100_000)] = 200
 
     @field_validator("budgets", mode="before")
     @classmethod

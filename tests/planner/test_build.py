@@ -47,10 +47,11 @@ def test_exact_jobs_of_a_tiny_spec() -> None:
         "taxonomy/o2/b1",
         "taxonomy/o2/b2",
         "assess",
+        "bootstrap",
         "report",
     }
     assert set(plan.jobs) == expected
-    assert len(plan) == 35
+    assert len(plan) == 36
     assert plan.counts() == {
         "dataset": 1,
         "encoder": 3,
@@ -62,6 +63,7 @@ def test_exact_jobs_of_a_tiny_spec() -> None:
         "affinity": 2,
         "taxonomy": 4,
         "assess": 1,
+        "bootstrap": 1,
         "report": 1,
     }
     assert plan.transfer_slots == {"rgb2depth": {1: 2, 2: 1}, "rgb2mist": {1: 2, 2: 1}}
@@ -92,7 +94,10 @@ def test_exact_dependencies() -> None:
         "evaluate/transfer/2/rgb2depth/00",
     }
     assert jobs["taxonomy/o2/b1"].deps == ("affinity/rgb2depth", "affinity/rgb2mist")
-    assert jobs["report"].deps == ("assess",)
+    assert jobs["report"].deps == ("assess", "bootstrap")
+    assert set(jobs["bootstrap"].deps) == {
+        j for j in jobs if j.startswith(("taxonomy/", "affinity/"))
+    }
 
 
 def test_plan_order_is_exact_and_dependency_first() -> None:
@@ -115,6 +120,7 @@ def test_plan_order_is_exact_and_dependency_first() -> None:
         "affinity/rgb2depth",
         "taxonomy/o1/b1",
         "assess",
+        "bootstrap",
         "report",
     ]
     # naive mode: transfers read encoders directly

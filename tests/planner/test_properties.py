@@ -174,7 +174,7 @@ def test_golden_plan_hash() -> None:
     assert build_plan(Spec.model_validate(BASE)).hash == GOLDEN
 
 
-GOLDEN = "370dc09049c55acea981be11b4c3fce718b6716d4babb3de3b0738160d397263"
+GOLDEN = "d1362a6d4910d94f0e62f28a1fc4e57a791199177d5b8d25b9854ceea2188e2e"
 
 
 @given(st.integers(0, 12), st.integers(2, 8), st.integers(1, 6))
