@@ -11,6 +11,7 @@ representation (512 numbers for 3,072 pixel values, 6x smaller) stays a bottlene
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, Literal, cast
 
 from taskonomy.errors import TaskonomyError
 from taskonomy.tasks.bank import InputTransform, Loss, OutputKind, Role, TaskInfo
+from taskonomy.tasks.families import Family
 
 EncoderFamily = Literal["resnet_mini", "resnet50"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -209,7 +211,7 @@ def task_to_dict(task: TaskInfo) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, (OutputKind, Loss, InputTransform, Role)) else value
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def task_from_dict(data: dict[str, Any]) -> TaskInfo:
@@ -221,5 +223,6 @@ def task_from_dict(data: dict[str, Any]) -> TaskInfo:
             "loss": Loss(data["loss"]),
             "input_transform": InputTransform(data["input_transform"]),
             "default_role": Role(data["default_role"]),
+            "family": None if data.get("family") is None else Family(data["family"]),
         }
     )

@@ -94,8 +94,8 @@ def test_run_then_status(
     workdir = tmp_path / "wd"
     assert main(["run", str(spec_file), "--workdir", str(workdir), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "run summary" in out and "all 46 jobs complete" in out
-    assert len(reg.calls) == 46 and reg.batches > 0
+    assert "run summary" in out and "all 47 jobs complete" in out
+    assert len(reg.calls) == 47 and reg.batches > 0
     assert published == [workdir.resolve()]
     plan = build_plan(load_spec(spec_file).spec)
     assert json.loads((workdir / "plan.json").read_text())["plan_hash"] == plan.hash
@@ -103,16 +103,16 @@ def test_run_then_status(
 
     assert main(["status", str(workdir), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["name"] == "clirun" and doc["counts"] == {"done": 46}
+    assert doc["name"] == "clirun" and doc["counts"] == {"done": 47}
     assert doc["stages"]["transfer (order 2)"] == {"done": 3}
     assert doc["run"]["interrupted"] is False and doc["executor"] == "local"
 
     # Rerun: nothing to do; the status text says all done.
     assert main(["run", str(spec_file), "--workdir", str(workdir), "--no-progress"]) == 0
-    assert len(reg.calls) == 46
+    assert len(reg.calls) == 47
     capsys.readouterr()
     assert main(["status", str(workdir)]) == 0
-    assert "all 46 jobs are done" in capsys.readouterr().out
+    assert "all 47 jobs are done" in capsys.readouterr().out
 
 
 def test_failed_run_exits_1_and_status_shows_why(

@@ -55,7 +55,7 @@ def test_resume_after_crash_reruns_nothing_done(loaded: LoadedSpec) -> None:
     doc = json.loads((loaded.workdir / "run.json").read_text())
     assert doc["interrupted"] is True
     assert sorted(j for j, e in doc["jobs"].items() if e["state"] == "done") == sorted(done_before)
-    assert sum(e["state"] == "pending" for e in doc["jobs"].values()) == 46 - 19
+    assert sum(e["state"] == "pending" for e in doc["jobs"].values()) == 47 - 19
     assert not list((loaded.workdir / "store" / "tmp").iterdir())
     again = FakeBodies(batch=False)
     result, plan = run(loaded, again)
@@ -137,6 +137,7 @@ def test_failed_job_stops_its_descendants_only(loaded: LoadedSpec) -> None:
         "taxonomy/o2/b1",
         "taxonomy/o2/b2",
         "assess",
+        "bootstrap",
         "report",
     }
     assert blocked == expected
@@ -215,7 +216,7 @@ def test_live_display_runs(loaded: LoadedSpec) -> None:
     out = io.StringIO()
     console = Console(file=out, width=120, force_terminal=True)
     result = run_local(spec, plan, workdir, bodies=FakeBodies().resolver(), console=console)
-    assert result.ok and "all 46 jobs complete" in out.getvalue()
+    assert result.ok and "all 47 jobs complete" in out.getvalue()
 
 
 def test_format_duration() -> None:

@@ -132,7 +132,17 @@ def test_affinity_holds_every_candidate_with_ahp_scores_summing_to_one(runner: R
 def test_taxonomy_and_published_outputs(runner: Runner) -> None:
     written = publish_outputs(runner.workdir, runner.plan, runner.store)
     names = {p.name for p in written}
-    assert names == {"affinities.json", "raw_affinities.json", "taxonomy.json", "evaluation.json"}
+    assert names == {
+        "affinities.json",
+        "raw_affinities.json",
+        "test_losses.npz",
+        "taxonomy.json",
+        "evaluation.json",
+    }
+    with np.load(runner.workdir / "test_losses.npz") as npz:  # every candidate, per image
+        assert set(npz.files) == set(
+            json.loads((runner.workdir / "affinities.json").read_text())
+        )
     aff = json.loads((runner.workdir / "affinities.json").read_text())
     assert "rgb2depth__rgb2mist__reshade" in aff and "self__reshade" in aff
     sols = json.loads((runner.workdir / "taxonomy.json").read_text())["solutions"]

@@ -116,6 +116,7 @@ def test_the_plan_goes_out_stage_by_stage_as_dependencies_complete(
         "affinity",
         "taxonomy",
         "assess",
+        "bootstrap",
         "report",
     ]
     assert all(deps == [] for _, _, deps in slurm.submissions)  # attached: no afterok
