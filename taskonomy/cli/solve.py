@@ -6,7 +6,7 @@ import enum
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -68,6 +68,18 @@ def _budget_list(budget: list[float] | None, budgets: str | None, n_sources: int
     if bad:
         raise SolverError(f"budgets must be finite numbers >= 0, got {bad[0]:g}")
     return values
+
+
+def _recorded_problem(affinities: Path) -> dict[str, Any] | None:
+    """The ``problem`` a run recorded beside its ``affinities.json`` (in taxonomy.json)."""
+    beside = affinities.with_name("taxonomy.json")
+    if affinities.name != "affinities.json" or not beside.is_file():
+        return None
+    try:
+        problem = json.loads(beside.read_text(encoding="utf-8")).get("problem")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return problem if isinstance(problem, dict) else None
 
 
 @app.command()
@@ -173,8 +185,28 @@ def solve(
         raise SolverError(f"{affinities}: the affinity table is empty")
     cost_map = _read_weights(costs, "costs") if costs else None
     weight_map = _read_weights(importance, "importance") if importance else None
+    recorded = _recorded_problem(source.affinities)
+    if recorded:
+        cost_map = cost_map if costs else recorded.get("label_costs")
+        weight_map = weight_map if importance else recorded.get("importance")
+        if not (budget or budgets) and recorded.get("budgets"):
+            budget = [float(b) for b in recorded["budgets"]]
+        if not max_order and recorded.get("orders"):
+            max_order = [int(k) for k in recorded["orders"]]
+        err_console.print(
+            f"using the label costs, importances, budgets and orders the run recorded in "
+            f"{source.affinities.with_name('taxonomy.json')} (options given here win)",
+            soft_wrap=True,
+        )
     budget_values = _budget_list(budget, budgets, len(table.sources))
     orders = max_order or [table.max_order]
+    beyond = [k for k in orders if k > table.max_order]
+    if beyond:
+        err_console.print(
+            f"note: the table's highest order is {table.max_order}; max order "
+            f"{', '.join(map(str, beyond))} solves the same taxonomies as {table.max_order}",
+            soft_wrap=True,
+        )
     options = SolveOptions(time_limit_s=time_limit, threads=threads, form=form)
     solutions = solve_sweep(
         table, budget_values, orders, cost_map, weight_map, solver.value, options

@@ -53,6 +53,20 @@ def _read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _problem(plan: Plan) -> dict[str, Any]:
+    """What re-solving the run's affinities needs besides them: label costs, importances,
+    the budgets and orders solved, and the solver (``taskonomy solve`` reads it)."""
+    jobs = plan.of_kind(JobKind.TAXONOMY)
+    first = jobs[0].params if jobs else {}
+    return {
+        "label_costs": {str(k): float(v) for k, v in first.get("label_costs", {}).items()},
+        "importance": {str(k): float(v) for k, v in first.get("importance", {}).items()},
+        "budgets": sorted({float(j.params["budget"]) for j in jobs}),
+        "orders": sorted({int(j.params["max_order"]) for j in jobs}),
+        "solver": first.get("solver", "auto"),
+    }
+
+
 def publish_outputs(workdir: Path, plan: Plan, store: ArtifactStore) -> list[Path]:
     """Write the top-level output files from complete artifacts; return the paths written."""
     workdir = Path(workdir)
@@ -90,7 +104,8 @@ def publish_outputs(workdir: Path, plan: Plan, store: ArtifactStore) -> list[Pat
             found = edge_support.get((float(s["budget"]), int(s["max_order"])))
             if found is not None:
                 s["support"] = found
-        write_json_atomic(workdir / TAXONOMY_OUTPUT, {"solutions": solutions})
+        doc = {"problem": _problem(plan), "solutions": solutions}
+        write_json_atomic(workdir / TAXONOMY_OUTPUT, doc)
         written.append(workdir / TAXONOMY_OUTPUT)
     for doc in support:
         write_json_atomic(workdir / SUPPORT_OUTPUT, doc)

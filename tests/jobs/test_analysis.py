@@ -140,9 +140,7 @@ def test_taxonomy_and_published_outputs(runner: Runner) -> None:
         "evaluation.json",
     }
     with np.load(runner.workdir / "test_losses.npz") as npz:  # every candidate, per image
-        assert set(npz.files) == set(
-            json.loads((runner.workdir / "affinities.json").read_text())
-        )
+        assert set(npz.files) == set(json.loads((runner.workdir / "affinities.json").read_text()))
     aff = json.loads((runner.workdir / "affinities.json").read_text())
     assert "rgb2depth__rgb2mist__reshade" in aff and "self__reshade" in aff
     sols = json.loads((runner.workdir / "taxonomy.json").read_text())["solutions"]
@@ -201,3 +199,36 @@ def test_analysis_bodies_do_not_import_torch() -> None:
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_re_solving_a_runs_affinities_reproduces_its_taxonomy(
+    runner: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``taskonomy solve`` on a run's affinities.json reads the costs, importances,
+    budgets and orders the run recorded in taxonomy.json, so it gives the run's answer."""
+    from taskonomy.cli import main
+
+    publish_outputs(runner.workdir, runner.plan, runner.store)
+    tax_path = runner.workdir / "taxonomy.json"
+    doc = json.loads(tax_path.read_text())
+    assert doc["problem"]["budgets"] == [1.0, 2.0, 3.0] and doc["problem"]["orders"] == [1, 2]
+    assert set(doc["problem"]["label_costs"]) == {"edge2d", "rgb2depth", "rgb2mist", "reshade"}
+    capsys.readouterr()
+    assert main(["solve", "-a", str(runner.workdir / "affinities.json"), "-f", "json"]) == 0
+    out = capsys.readouterr()
+    assert "the run recorded" in out.err
+    again = json.loads(out.out)["solutions"]
+    key = ("budget", "max_order", "supervised", "edges", "objective")
+    assert [{k: s[k] for k in key} for s in again] == [
+        {k: s[k] for k in key}
+        for s in sorted(doc["solutions"], key=lambda s: (s["budget"], s["max_order"]))
+    ]
+    # The recorded costs are what solve uses: make one source expensive, and it is avoided.
+    doc["problem"]["label_costs"]["rgb2depth"] = 10.0
+    tax_path.write_text(json.dumps(doc))
+    assert main(["solve", "-a", str(runner.workdir / "affinities.json"), "-f", "json"]) == 0
+    assert all(
+        "rgb2depth" not in s["supervised"] for s in json.loads(capsys.readouterr().out)["solutions"]
+    )
+    assert main(["solve", "-a", str(runner.workdir / "affinities.json"), "-k", "5"]) == 0
+    assert "highest order is 2" in capsys.readouterr().err
