@@ -53,6 +53,9 @@ def run(
     )  # fmt: skip
     for path in done.outputs:
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
+    index = done.workdir / "report" / "index.html"
+    if index.is_file():
+        console.print(f"report: [bold]{index}[/]", soft_wrap=True, highlight=False)
     ok, wd = done.ok, done.workdir
     if not ok:
         err_console.print(

@@ -198,3 +198,10 @@ def test_plot_draws_one_grid_per_order(
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["taxonomy_order1.png", "taxonomy_order2.png"]
     assert float(imread(out / pngs[0]).std()) > 0.01  # not blank
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from taskonomy import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"taskonomy {__version__}"
