@@ -19,7 +19,7 @@ Label formats, for an image of ``H x W`` pixels (the image itself is float32
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from taskonomy.tasks.families import BUILTIN_PRESENTATION, Family
 
@@ -120,8 +120,9 @@ class TaskInfo:
     trainable: bool = True
     views: int = 1
     mini: bool = True
-    family: Family | None = None
-    label: str = ""
+    # Presentation only: neither decides what the task is (equality) nor a job's hash.
+    family: Family | None = field(default=None, compare=False)
+    label: str = field(default="", compare=False)
 
 
 def _presented(tasks: list[TaskInfo]) -> dict[str, TaskInfo]:

@@ -112,3 +112,22 @@ def test_errors(tmp_path: Path, dataset: Path) -> None:
         prepare_dataset(_params(), [BadShape()], tmp_path / "bad")
     with pytest.raises(DataError, match="unknown dataset kind"):
         prepare_dataset({**_params(), "kind": "imagenet"}, [], tmp_path / "k")
+
+
+def test_built_in_tasks_stay_built_in_through_the_plan() -> None:
+    """A task as a job receives it (the planner's params, without label and family) is
+    still the bank's task, so image-target tasks read the image, not a label file."""
+    from taskonomy.data.formats import is_builtin, stores_label
+    from taskonomy.models.config import task_from_dict
+    from taskonomy.planner import build_plan
+    from taskonomy.spec import Spec
+
+    plan = build_plan(Spec(name="b", tasks=["autoencoder", "rgb2depth", "denoise"]))
+    for name in ("autoencoder", "rgb2depth", "denoise"):
+        entry = plan.jobs[f"encoder/{name}"].params["task"]
+        assert "label" not in entry["info"] and "family" not in entry["info"]
+        info = task_from_dict(dict(entry["info"]))
+        assert is_builtin(info), name
+    assert not stores_label(
+        task_from_dict(dict(plan.jobs["encoder/autoencoder"].params["task"]["info"]))
+    )

@@ -440,3 +440,18 @@ def test_run_slurm_is_given_its_bodies(tmp_path: Path) -> None:
     spec, plan, workdir = prepare(tmp_path)
     with pytest.raises(ExecutionError, match=r"needs the job bodies"):
         run_slurm(spec, plan, workdir, cluster=FakeSlurm(workdir))
+
+
+def test_a_task_that_died_before_starting_its_jobs_goes_out_again_at_once(
+    tmp_path: Path, fake_time: FakeTime
+) -> None:
+    """SLURM says FAILED but the pack never started (no outcome, no job log: a driver
+    killed mid-submission leaves such a task): not the job's fault, so resubmitted now."""
+    spec, plan, workdir = prepare(tmp_path)
+    slurm = FakeSlurm(workdir)
+    slurm.fates = {"encoder/rgb2mist": ["FAILED"]}  # fails without running the pack
+    result = drive(spec, plan, workdir, slurm, fake_time)
+    assert result.ok
+    assert calls(workdir).count("encoder/rgb2mist") == 1
+    entry = Journal.load(workdir).entries["encoder/rgb2mist"]
+    assert entry.attempts == 2 and entry.failures == 1

@@ -188,7 +188,7 @@ def test_an_array_whose_driver_died_right_after_sbatch_is_adopted_not_resubmitte
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(spec, plan, workdir, backend=DiesAfterSbatch(workdir))
+        run(spec, plan, workdir, backend=DiesAfterSbatch(workdir, bodies=BODIES))
     assert "dataset" not in Journal.load(workdir).entries
     assert (workdir / "slurm" / "submitting.json").exists()
     result = run(spec, plan, workdir)

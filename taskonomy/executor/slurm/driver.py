@@ -38,6 +38,7 @@ from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_pa
 from taskonomy.executor.slurm.outcomes import (
     DEPENDENCY_CANCELLED,
     HINTS,
+    NEVER_STARTED,
     ClusterLike,
     SlurmRunResult,
     job_outcome,
@@ -348,12 +349,23 @@ class SlurmDriver:
             return
         honest = reconcile(status, result_ok=False)
         reason = self._outcome_reason(entry) or HINTS.get(status, str(status))
+        if status is JobStatus.FAILED and not self._started(entry):
+            reason = NEVER_STARTED
         kind = self.plan.jobs[entry.job_id].kind if entry.job_id in self.plan.jobs else "?"
         reason = reason.format(kind=kind)
         if honest is not JobStatus.CANCELLED:
             entry.failures += 1
         self._set(entry, honest, reason)
         self.echo(f"{honest}: {entry.job_id} (SLURM {entry.slurm_job_id}): {reason}")
+
+    def _started(self, entry: Entry) -> bool:
+        """Whether the job's last submission got as far as running it (its outcome file
+        or its own log was written since)."""
+        doc = read_json(outcome_path(self.workdir, entry.job_id))
+        if isinstance(doc, dict) and doc.get("slurm_job_id") == entry.slurm_job_id:
+            return True
+        log = job_log(self.workdir, entry.job_id)
+        return log.is_file() and log.stat().st_mtime >= entry.submitted - 1.0
 
     def _outcome_reason(self, entry: Entry) -> str:
         doc = read_json(outcome_path(self.workdir, entry.job_id))

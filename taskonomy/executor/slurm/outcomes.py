@@ -21,6 +21,11 @@ from taskonomy.executor.slurm.states import JobStatus
 #: The ``reason`` of an entry SLURM cancelled because a dependency failed.
 DEPENDENCY_CANCELLED = "a dependency failed before it started"
 
+#: The ``reason`` of a job whose array task failed before it started the job at all (a
+#: driver killed while submitting leaves a task without its submission; it is not the
+#: job's fault, so the job goes out again at once).
+NEVER_STARTED = "its array task failed before starting it (an incomplete submission)"
+
 #: Why a job ended without its artifact, by the scheduler's status (``{kind}``: its kind).
 HINTS = {
     JobStatus.TIMEOUT: "it hit its time limit; raise executor.resources.{kind}.time_min",

@@ -8,7 +8,8 @@ driver asks it rather than carrying the rules itself:
   cancelled otherwise only on a later ``taskonomy run``;
 * a job that failed more than ``executor.slurm_max_retries`` times never goes out again;
 * a failure from an earlier run is retried; one from this run only when the job was not
-  at fault (preemption, node failure, a scheduler that lost it) or ran out of memory and
+  at fault (preemption, node failure, a scheduler that lost it, an array task that died
+  before starting it) or ran out of memory and
   ``executor.slurm_oom_mem_factor`` allows more.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import attrs
 
 from taskonomy.executor.slurm.journal import Entry
-from taskonomy.executor.slurm.outcomes import DEPENDENCY_CANCELLED
+from taskonomy.executor.slurm.outcomes import DEPENDENCY_CANCELLED, NEVER_STARTED
 from taskonomy.executor.slurm.states import JobStatus
 from taskonomy.spec.models import ExecutorSpec
 
@@ -58,7 +59,7 @@ class RetryRules:
             return True  # failed in an earlier run: retried by this one
         if entry.state is JobStatus.OUT_OF_MEMORY:
             return self.oom_factor is not None
-        return entry.state in RETRY_NOW or entry.reason == VANISHED
+        return entry.state in RETRY_NOW or entry.reason in (VANISHED, NEVER_STARTED)
 
     def mem_gb(self, entry: Entry | None, asked_gb: float) -> float:
         """The memory to ask for: the job's own, more after an out-of-memory end (at most
