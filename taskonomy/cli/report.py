@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from taskonomy.cli._app import app, console
+from taskonomy.cli._common import WinratesGainOpt, WinratesQualityOpt
 
 _SOURCES = "a run's WORKDIR or --affinities FILE|paper|paper:1k|paper:16k"
 
@@ -43,24 +44,8 @@ def report(
             show_default=False,
         ),
     ] = None,
-    winrates_gain: Annotated[
-        Path | None,
-        typer.Option(
-            "--winrates-gain",
-            help="With --affinities: win rates against scratch (gain), per candidate.",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    winrates_quality: Annotated[
-        Path | None,
-        typer.Option(
-            "--winrates-quality",
-            help="With --affinities: win rates against the target's own network (quality).",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    winrates_gain: WinratesGainOpt = None,
+    winrates_quality: WinratesQualityOpt = None,
     max_order: Annotated[
         list[int] | None,
         typer.Option(
