@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from taskonomy.affinity.table import BASELINES, AffinityTable, parse_key
-from taskonomy.errors import AffinityError, TaskonomyError
+from taskonomy.errors import AffinityError, SolverError, TaskonomyError
+from taskonomy.solvers.output import solution_from_dict
+from taskonomy.solvers.result import Solution
 
 #: Result files a report can read, with what each one gives the page.
 RESULT_FILES: dict[str, str] = {
@@ -34,26 +36,6 @@ RESULT_FILES: dict[str, str] = {
 
 class ReportError(TaskonomyError, ValueError):
     """A work directory cannot be reported on: no results, or a result file is malformed."""
-
-
-@dataclass(frozen=True)
-class Solution:
-    """One solved (budget, max order) taxonomy, as ``taxonomy.json`` stores it."""
-
-    budget: float
-    max_order: int
-    solver: str
-    status: str
-    objective: float | None
-    gap: float | None
-    solve_seconds: float
-    supervised: tuple[str, ...]
-    edges: Mapping[str, tuple[str, ...]]
-    reason: str | None
-
-    @property
-    def solved(self) -> bool:
-        return self.status in ("optimal", "time_limit") and bool(self.edges)
 
 
 @dataclass(frozen=True)
@@ -194,24 +176,12 @@ def _solutions(doc: Any, path: Path | str) -> tuple[Solution, ...]:
         raise ReportError(f"{path} must hold an object with a 'solutions' list")
     out = []
     for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ReportError(f"{path}: solutions[{i}] is malformed: not an object")
         try:
-            edges = item.get("edges") or {}
-            out.append(
-                Solution(
-                    budget=_number(item["budget"]),
-                    max_order=int(item["max_order"]),
-                    solver=str(item.get("solver", "")),
-                    status=str(item.get("status", "error")),
-                    objective=_optional_number(item.get("objective")),
-                    gap=_optional_number(item.get("gap")),
-                    solve_seconds=_number(item.get("solve_seconds", 0.0)),
-                    supervised=_names(item.get("supervised") or []),
-                    edges={str(t): _names(s) for t, s in edges.items()},
-                    reason=None if item.get("reason") is None else str(item["reason"]),
-                )
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ReportError(f"{path}: solutions[{i}] is malformed: {exc!s}") from exc
+            out.append(solution_from_dict(item))
+        except SolverError as exc:
+            raise ReportError(f"{path}: solutions[{i}] is malformed: {exc}") from None
     return tuple(out)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from taskonomy.reports._data import Evaluation, Solution
+from taskonomy.reports._data import Evaluation
 from taskonomy.reports._figures import (
     MUTED,
     SUPERVISED,
@@ -23,6 +23,7 @@ from taskonomy.reports._figures import (
     style,
 )
 from taskonomy.reports._tasks import TaskStyle
+from taskonomy.solvers.result import Solution
 
 
 def _by_order(evaluations: Sequence[Evaluation]) -> dict[int, list[Evaluation]]:

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from taskonomy.affinity.table import BASELINES, PIXELS, SELF
-from taskonomy.reports._data import Solution, affinity_table, solutions_from_json
+from taskonomy.reports._data import affinity_table, solutions_from_json
 from taskonomy.reports._figures import (
     HYPEREDGE,
     MUTED,
@@ -35,6 +35,7 @@ from taskonomy.reports._figures import (
 )
 from taskonomy.reports._marks import Edges, radial_labels
 from taskonomy.reports._tasks import TaskStyle, task_style
+from taskonomy.solvers.result import Solution
 
 Point = tuple[float, float]
 _NODE_SIZE = 110.0  # scatter marker area, points^2

@@ -84,3 +84,8 @@ class Solution:
     edges: dict[str, list[str]] = field(default_factory=dict)
     cost: float | None = None
     reason: str | None = None
+
+    @property
+    def solved(self) -> bool:
+        """Whether there is a taxonomy to show (optimal, or the best found in time)."""
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT) and bool(self.edges)
