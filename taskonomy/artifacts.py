@@ -71,6 +71,11 @@ SUPPORT_OUTPUT = "support.json"
 TEST_LOSSES_OUTPUT = "test_losses.npz"
 #: The report folder.
 REPORT_OUTPUT = REPORT_DIR
+#: The run's records, written by the executor: the validated spec, the plan, what ran.
+SPEC_FILE = "spec.json"
+PLAN_FILE = "plan.json"
+RUN_FILE = "run.json"
+
 PUBLISHED_OUTPUTS = (
     AFFINITIES_OUTPUT,
     RAW_AFFINITIES_OUTPUT,

@@ -33,7 +33,8 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
     SLURM runs add ``slurm`` (``slurm/jobs.json``: ``{job_id: {"slurm_job_id", "state",
     "log"}}``, written by the SLURM executor).
     """
-    from taskonomy.executor.runinfo import RUN_FILE, SLURM_JOBS_FILE, log_path, read_json
+    from taskonomy.artifacts import RUN_FILE
+    from taskonomy.executor.runinfo import SLURM_JOBS_FILE, log_path, read_json
     from taskonomy.executor.store import ArtifactStore
 
     states = ArtifactStore(workdir).states(plan)
@@ -66,7 +67,8 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
 
 def status_document(workdir: Path) -> dict[str, Any]:
     """The ``--format json`` document."""
-    from taskonomy.executor.runinfo import RUN_FILE, read_json
+    from taskonomy.artifacts import RUN_FILE
+    from taskonomy.executor.runinfo import read_json
     from taskonomy.executor.runner import load_workdir
     from taskonomy.planner.views import stage_seconds
 

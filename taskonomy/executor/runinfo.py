@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from taskonomy.artifacts import PLAN_FILE, RUN_FILE, SPEC_FILE
 from taskonomy.errors import TaskonomyError
 from taskonomy.executor.store import ArtifactStore, write_json_atomic
 from taskonomy.planner import build_plan
@@ -31,9 +32,6 @@ from taskonomy.planner.views import plan_to_json
 from taskonomy.spec.loading import LoadedSpec
 from taskonomy.spec.models import Spec
 
-SPEC_FILE = "spec.json"
-PLAN_FILE = "plan.json"
-RUN_FILE = "run.json"
 #: Written by the SLURM executor: ``{job_id: {"slurm_job_id": str, "state": str, "log": path}}``.
 SLURM_JOBS_FILE = Path("slurm") / "jobs.json"
 #: run.json's state of a job the run has not reached (yet, or because it was interrupted).

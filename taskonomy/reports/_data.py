@@ -18,19 +18,28 @@ from pathlib import Path
 from typing import Any
 
 from taskonomy.affinity.table import BASELINES, AffinityTable, parse_key
+from taskonomy.artifacts import (
+    AFFINITIES_OUTPUT,
+    EVALUATION_OUTPUT,
+    PLAN_FILE,
+    RAW_AFFINITIES_OUTPUT,
+    RUN_FILE,
+    SPEC_FILE,
+    TAXONOMY_OUTPUT,
+)
 from taskonomy.errors import AffinityError, SolverError, TaskonomyError
 from taskonomy.solvers.output import solution_from_dict
 from taskonomy.solvers.result import Solution
 
 #: Result files a report can read, with what each one gives the page.
 RESULT_FILES: dict[str, str] = {
-    "affinities.json": "the affinity matrix after AHP",
-    "raw_affinities.json": "first-order win rates before AHP",
-    "taxonomy.json": "the solved taxonomies",
-    "evaluation.json": "gain and quality of each taxonomy on test images",
-    "plan.json": "the plan summary",
-    "spec.json": "the experiment spec",
-    "run.json": "run statistics (time and GPU-hours per stage)",
+    AFFINITIES_OUTPUT: "the affinity matrix after AHP",
+    RAW_AFFINITIES_OUTPUT: "first-order win rates before AHP",
+    TAXONOMY_OUTPUT: "the solved taxonomies",
+    EVALUATION_OUTPUT: "gain and quality of each taxonomy on test images",
+    PLAN_FILE: "the plan summary",
+    SPEC_FILE: "the experiment spec",
+    RUN_FILE: "run statistics (time and GPU-hours per stage)",
 }
 
 
@@ -236,7 +245,7 @@ def load_results(workdir: Path) -> RunResults:
             "(the spec's 'workdir', e.g. examples/work/mini)"
         )
     present = {name for name in RESULT_FILES if (workdir / name).is_file()}
-    if not present & {"affinities.json", "taxonomy.json"}:
+    if not present & {AFFINITIES_OUTPUT, TAXONOMY_OUTPUT}:
         raise ReportError(
             f"{workdir} has no affinities.json or taxonomy.json; run `taskonomy run SPEC` "
             "first or pass a work directory of a finished run"
@@ -245,13 +254,13 @@ def load_results(workdir: Path) -> RunResults:
     def path(name: str) -> Path | None:
         return workdir / name if name in present else None
 
-    p = path("affinities.json")
-    raw = path("raw_affinities.json")
-    tax = path("taxonomy.json")
-    ev = path("evaluation.json")
-    plan = path("plan.json")
-    spec = path("spec.json")
-    run = path("run.json")
+    p = path(AFFINITIES_OUTPUT)
+    raw = path(RAW_AFFINITIES_OUTPUT)
+    tax = path(TAXONOMY_OUTPUT)
+    ev = path(EVALUATION_OUTPUT)
+    plan = path(PLAN_FILE)
+    spec = path(SPEC_FILE)
+    run = path(RUN_FILE)
     return RunResults(
         workdir=workdir,
         affinities=_affinities(p) if p else None,

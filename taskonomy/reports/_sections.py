@@ -11,6 +11,12 @@ from pathlib import Path
 
 from taskonomy.affinity.table import PIXELS
 from taskonomy.affinity.tree import SimilarityTree
+from taskonomy.artifacts import (
+    AFFINITIES_OUTPUT,
+    EVALUATION_OUTPUT,
+    RAW_AFFINITIES_OUTPUT,
+    TAXONOMY_OUTPUT,
+)
 from taskonomy.reports import affinity, curves, taxonomy
 from taskonomy.reports._data import RunResults
 from taskonomy.reports._summary import fmt, missing_note
@@ -29,7 +35,7 @@ class Layout:
 
 _HEATMAPS = (
     (
-        "raw_affinities.json",
+        RAW_AFFINITIES_OUTPUT,
         "first-order win rates (before AHP)",
         "win rate of the transfer",
         "Before AHP: the raw tournament result of every first-order transfer, the "
@@ -37,7 +43,7 @@ _HEATMAPS = (
         "are on their own scale; win rates are comparable within a row only.",
     ),
     (
-        "affinities.json",
+        AFFINITIES_OUTPUT,
         "first-order affinities P (after AHP)",
         "AHP score p (each target's candidates sum to 1)",
         "After AHP: the principal eigenvector of each target's reciprocal win-ratio "
@@ -50,7 +56,7 @@ _HEATMAPS = (
 
 def affinity_section(results: RunResults, lay: Layout, out: Path) -> Section:
     run = results.origin is None
-    tables = {"raw_affinities.json": results.raw_affinities, "affinities.json": results.affinities}
+    tables = {RAW_AFFINITIES_OUTPUT: results.raw_affinities, AFFINITIES_OUTPUT: results.affinities}
     scratch = any(
         sources == (PIXELS,) for t in tables.values() if t is not None for sources, _ in t.entries
     )
@@ -152,7 +158,7 @@ def taxonomy_section(results: RunResults, lay: Layout, out: Path) -> Section:
         "or failed solves are shown greyed with the solver's reason.",
     )
     if not results.solutions:
-        section.blocks.append(missing_note(results, "taxonomy.json", "no taxonomy to draw."))
+        section.blocks.append(missing_note(results, TAXONOMY_OUTPUT, "no taxonomy to draw."))
         return section
     grids = taxonomy.plot_taxonomy_grids(results.solutions, lay.tasks, out, lay.style)
     parts = {g.max_order: sum(1 for h in grids if h.max_order == g.max_order) for g in grids}
@@ -232,7 +238,7 @@ def scores_section(results: RunResults, lay: Layout, out: Path) -> Section:
     )
     if not results.evaluations:
         if run:
-            note = missing_note(results, "evaluation.json", "gain and quality cannot be plotted.")
+            note = missing_note(results, EVALUATION_OUTPUT, "gain and quality cannot be plotted.")
         else:
             note = Note(
                 "No win rates are known for this table, so gain and quality cannot be "

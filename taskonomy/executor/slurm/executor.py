@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from taskonomy.artifacts import PLAN_FILE, SPEC_FILE
 from taskonomy.errors import ExecutionError
-from taskonomy.executor.runinfo import PLAN_FILE, SPEC_FILE
 from taskonomy.executor.slurm.cluster import Cluster
 from taskonomy.executor.slurm.driver import SlurmDriver
 from taskonomy.executor.slurm.journal import slurm_dir
