@@ -11,7 +11,7 @@ from rich.table import Table
 
 from taskonomy.cli._app import app, console
 from taskonomy.cli._common import OverridesArg, SpecArg, load
-from taskonomy.tasks import BUILTIN_TASKS
+from taskonomy.tasks import BUILTIN_TASKS, TASKONOMY_ONLY_TASKS
 
 
 @app.command()
@@ -59,19 +59,23 @@ def schema(
 
 @app.command()
 def tasks() -> None:
-    """List the built-in task bank: names, outputs, losses, default roles and label costs."""
+    """List every built-in task the spec accepts: family, output, loss, input, default
+    role and label cost, and whether the bundled mini generator can label it (the
+    others need the real dataset, ``dataset.kind: taskonomy``)."""
     table = Table()
     table.add_column("task", no_wrap=True)
-    for col in ("output", "loss", "input", "role", "label cost", "what"):
+    for col in ("family", "output", "loss", "input", "role", "label cost", "mini", "what"):
         table.add_column(col)
-    for t in BUILTIN_TASKS.values():
+    for t in [*BUILTIN_TASKS.values(), *TASKONOMY_ONLY_TASKS.values()]:
         table.add_row(
             t.name,
+            t.family.value if t.family else "-",
             f"{t.output} ({t.channels})",
             str(t.loss),
             str(t.input_transform),
             str(t.default_role),
             f"{t.label_cost:g}",
+            "yes" if t.mini else "no",
             t.description,
         )
     console.print(table)

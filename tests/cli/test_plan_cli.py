@@ -191,3 +191,20 @@ def test_help_is_useful() -> None:
         assert command in proc.stdout
     proc = run_cli(["plan", "--help"])
     assert "--check" in proc.stdout and "dotted.key=value" in proc.stdout
+
+
+def test_tasks_lists_every_task_the_spec_accepts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taskonomy.tasks import BUILTIN_TASKS, TASKONOMY_ONLY_TASKS
+
+    monkeypatch.setenv("COLUMNS", "240")
+    assert main(["tasks"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    names = {line.split("│")[1].strip() for line in rows}
+    assert names == set(BUILTIN_TASKS) | set(TASKONOMY_ONLY_TASKS) and len(names) == 26
+    point_match = next(r for r in rows if r.split("│")[1].strip() == "point_match")
+    cells = [c.strip() for c in point_match.split("│")]
+    assert "geometric" in cells and "no" in cells  # its family; the mini generator cannot
+    depth = next(r for r in rows if r.split("│")[1].strip() == "rgb2depth")
+    assert "3d" in [c.strip() for c in depth.split("│")]
