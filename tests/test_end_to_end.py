@@ -184,7 +184,11 @@ def test_own_encoder_transfers_are_written_and_read_as_t__t(
     args = ["solve", "-a", str(workdir / "affinities.json"), "--budgets", "1-3", "-f", "json"]
     assert main(args) == 0
     solved = json.loads(capsys.readouterr().out)["solutions"]
-    assert [s["status"] for s in solved] == ["optimal"] * 3
+    # budgets as asked, orders 1 and 2 as the run recorded them in taxonomy.json
+    assert [(s["budget"], s["max_order"]) for s in solved] == [
+        (b, k) for b in (1, 2, 3) for k in (1, 2)
+    ]
+    assert [s["status"] for s in solved] == ["optimal"] * 6
 
 
 def test_the_python_route_resumes_the_same_run(tiny_run: Path) -> None:
