@@ -1,22 +1,26 @@
-"""Transfer-stage benchmark: cached features + multi-head vs naive, same transfers.
+"""Transfer-stage benchmark: the mini spec's whole first-order stage, four ways, one run.
 
-Trains the same first-order transfers of ``examples/mini.yaml`` (default 12, on the
-bundled generated data) three ways, side by side in one run, and prints transfers per
-hour and the ratios:
+Every first-order transfer of ``examples/mini.yaml`` (every source -> every other
+target, 90 on the bundled tasks) on the generated data, timed side by side:
 
-* ``cached + multi-head``: each needed source's representation is computed once (its
-  ``features`` job, counted in the time), then every head trains in one process on
-  the fp16 caches (``run_transfers``).
-* ``naive, process per job``: ``transfers.cache_features=false``; each transfer is its
-  own job in a fresh Python process (as a SLURM array task runs it), which loads its
-  encoder from disk and re-encodes every training batch.
-* ``naive, in-process``: the same naive jobs one after another in this process, so the
-  start-up cost of a job process is left out (the compute-only ratio).
+* ``naive, in-process``: ``transfers.cache_features=false``; each head loads its encoder
+  and re-encodes every training batch, one head after another in this process.
+* ``cached, one head at a time``: each source's representation computed once (its
+  ``features`` job, timed and counted), then the heads one after another on the fp16
+  caches (``run_transfers(..., batched=False)``).
+* ``cached, packed heads``: the same features, then the heads trained as packed heads
+  (``run_transfers``, the default the executor calls): one model per pack, one optimiser
+  step for all of its heads. The final losses are compared with the previous line's
+  (packing must not change results).
+* ``naive, one process per job``: naive jobs each in a fresh Python process, as SLURM
+  array tasks run them, to show what process start-up costs. This line runs a subset
+  (``--process-jobs``) and extrapolates to the whole stage.
 
-Encoders are trained for a few steps only (their weights do not change the cost).
+Ratios are against ``naive, in-process``; seconds per step are per head and step.
+Encoders train for 3 steps only (their weights do not change the cost).
 
-    python benchmarks/transfers.py [--device auto|cpu|cuda] [--transfers 12]
-        [--steps 80] [--precision fp32|bf16|fp16]
+    python benchmarks/transfers.py [--steps 40] [--device auto|cpu|cuda] [--threads N]
+        [--precision fp32|bf16|fp16] [--process-jobs 3]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from taskonomy.executor.context import JobContext
 from taskonomy.executor.store import ArtifactStore
@@ -41,16 +46,18 @@ MINI = Path(__file__).resolve().parents[1] / "examples" / "mini.yaml"
 GOAL_CPU, GOAL_GPU = 5.0, 20.0
 
 
-def make_spec(cached: bool, steps: int, precision: str, device: str) -> Spec:
+def make_spec(args: argparse.Namespace, cached: bool) -> Spec:
     overrides = [
         "training.encoder.steps=3",
-        f"training.transfer.steps={steps}",
-        f"training.transfer.precision={precision}",
+        f"training.transfer.steps={args.steps}",
+        f"training.transfer.precision={args.precision}",
         f"transfers.cache_features={str(cached).lower()}",
         "transfers.max_order=1",
         "taxonomy.orders=[1]",
-        f"executor.device={device}",
+        f"executor.device={args.device}",
     ]
+    if args.threads:
+        overrides.append(f"executor.threads={args.threads}")
     return load_spec(MINI, overrides).spec
 
 
@@ -69,7 +76,7 @@ def context(spec: Spec, plan: Plan, store: ArtifactStore, job_id: str, device: s
 
 
 def run_one(spec: Spec, plan: Plan, store: ArtifactStore, job_id: str, device: str) -> None:
-    """Run one job unless its artifact is complete (shared by both plans)."""
+    """Run one job unless its artifact is complete (the plans share their upstream)."""
     from taskonomy.jobs import training
 
     job = plan.jobs[job_id]
@@ -90,96 +97,110 @@ def run_one(spec: Spec, plan: Plan, store: ArtifactStore, job_id: str, device: s
     store.commit(job, ctx.out, meta)
 
 
-def naive_job(workdir: Path, job_id: str, steps: int, precision: str, device: str) -> None:
-    """Entry point of one naive job process."""
-    spec = make_spec(False, steps, precision, device)
-    run_one(spec, build_plan(spec), ArtifactStore(workdir), job_id, device)
+def naive_job(args: argparse.Namespace) -> None:
+    """Entry point of one naive job process (``--naive-job``)."""
+    spec = make_spec(args, cached=False)
+    run_one(spec, build_plan(spec), ArtifactStore(args.workdir), args.naive_job, args.device)
+
+
+def heads(
+    spec: Spec, plan: Plan, store: ArtifactStore, jobs: list[str], device: str, **kw: Any
+) -> tuple[float, list[float]]:
+    """Seconds to train ``jobs`` in one ``run_transfers`` call, and their final losses."""
+    from taskonomy.jobs import training
+
+    ctxs = [context(spec, plan, store, j, device) for j in jobs]
+    began = time.perf_counter()
+    metas = training.run_transfers(ctxs, **kw)
+    seconds = time.perf_counter() - began
+    for ctx in ctxs:
+        store.discard(ctx.out)
+    return seconds, [float(m["final_train_loss"]) for m in metas if m]
+
+
+def processes(args: argparse.Namespace, workdir: Path, jobs: list[str]) -> float:
+    base = [sys.executable, __file__, "--workdir", str(workdir), "--steps", str(args.steps)]
+    base += ["--precision", args.precision, "--device", args.device]
+    if args.threads:
+        base += ["--threads", str(args.threads)]
+    began = time.perf_counter()
+    for j in jobs:
+        subprocess.run([*base, "--naive-job", j], check=True)
+    return time.perf_counter() - began
 
 
 def bench(args: argparse.Namespace, workdir: Path) -> None:
-    from taskonomy.jobs import training
-    from taskonomy.models.device import resolve_device
+    from taskonomy.models.device import configure_threads, resolve_device
 
     device = str(resolve_device(args.device))
-    cached = make_spec(True, args.steps, args.precision, args.device)
-    naive = make_spec(False, args.steps, args.precision, args.device)
+    threads = configure_threads(args.threads)
+    cached, naive = make_spec(args, True), make_spec(args, False)
     cplan, nplan = build_plan(cached), build_plan(naive)
     store = ArtifactStore(workdir)
     jobs = [j.id for j in cplan.of_kind(JobKind.TRANSFER)]
-    # Spread over targets: take every k-th first-order transfer.
-    picked = jobs[:: max(1, len(jobs) // args.transfers)][: args.transfers]
-    sources = sorted({s for j in picked for s in cplan.jobs[j].params["sources"]})
+    sources = sorted({s for j in jobs for s in cplan.jobs[j].params["sources"]})
+    steps = len(jobs) * args.steps
     print(
-        f"{len(picked)} transfers from {len(sources)} sources, {args.steps} steps each, "
-        f"batch {cached.training.transfer.batch_size}, {cached.dataset.image_size} px, "
-        f"device {device}, precision {args.precision}"
+        f"{len(jobs)} first-order transfers from {len(sources)} sources, {args.steps} steps "
+        f"each, batch {cached.training.transfer.batch_size}, {cached.dataset.image_size} px, "
+        f"device {device}, {threads} threads, precision {args.precision}"
     )
-
     began = time.perf_counter()
     run_one(cached, cplan, store, "dataset", args.device)
     for s in sources:
         run_one(cached, cplan, store, f"encoder/{s}", args.device)
     print(f"setup (dataset + {len(sources)} short encoders): {time.perf_counter() - began:.1f}s")
 
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple[str, float, str]] = []
+    naive_s, _ = heads(naive, nplan, store, jobs, args.device, batched=False)
+    rows.append(("naive, in-process", naive_s, "re-encodes every batch"))
     began = time.perf_counter()
     for s in sources:
         run_one(cached, cplan, store, f"features/{s}", args.device)
-    ctxs = [context(cached, cplan, store, j, args.device) for j in picked]
-    for ctx, meta in zip(ctxs, training.run_transfers(ctxs), strict=True):
-        store.commit(ctx.job, ctx.out, meta)
-    rows.append(("cached + multi-head (1 process)", time.perf_counter() - began))
+    features = time.perf_counter() - began
+    one_s, one_losses = heads(cached, cplan, store, jobs, args.device, batched=False)
+    rows.append(("cached, one head at a time", features + one_s, f"features {features:.1f}s"))
+    packed_s, packed_losses = heads(cached, cplan, store, jobs, args.device)
+    rows.append(("cached, packed heads", features + packed_s, f"features {features:.1f}s"))
+    subset = jobs[:: max(1, len(jobs) // max(1, args.process_jobs))][: args.process_jobs]
+    if subset:
+        per_job = processes(args, workdir, subset) / len(subset)
+        note = f"{len(subset)} jobs, x{len(jobs) / len(subset):.0f}"
+        rows.append(("naive, one process per job", per_job * len(jobs), note))
 
-    began = time.perf_counter()
-    for j in picked:
-        cmd = [
-            sys.executable,
-            __file__,
-            "--naive-job",
-            j,
-            "--workdir",
-            str(workdir),
-            "--steps",
-            str(args.steps),
-            "--precision",
-            args.precision,
-            "--device",
-            args.device,
-        ]
-        subprocess.run(cmd, check=True)
-    rows.append(("naive, one process per job", time.perf_counter() - began))
-
-    began = time.perf_counter()
-    for j in picked:
-        ctx = context(naive, nplan, store, j, args.device)
-        training.run_transfer(ctx)
-        store.discard(ctx.out)
-    rows.append(("naive, in-process", time.perf_counter() - began))
-
-    print(f"\n{'mode':34} {'seconds':>9} {'transfers/hour':>15}")
-    for label, seconds in rows:
-        print(f"{label:34} {seconds:9.2f} {3600 * len(picked) / seconds:15.0f}")
-    base = rows[0][1]
+    print(f"\n{'mode':28} {'seconds':>8} {'s/step':>8} {'transfers/h':>12} {'vs naive':>9}  note")
+    for label, seconds, note in rows:
+        print(
+            f"{label:28} {seconds:8.1f} {seconds / steps:8.4f} {3600 * len(jobs) / seconds:12.0f}"
+            f" {naive_s / seconds:8.2f}x  {note}"
+        )
+    if subset:
+        print(f"  (the process-per-job line ran {len(subset)} of {len(jobs)} jobs, extrapolated)")
+    worst = max(
+        abs(a - b) / max(abs(b), 1e-12) for a, b in zip(packed_losses, one_losses, strict=True)
+    )
+    print(f"packed vs one at a time: final train losses agree to {worst:.1e} (relative)")
     goal = GOAL_GPU if device.startswith("cuda") else GOAL_CPU
-    for label, seconds in rows[1:]:
-        print(f"speed-up of cached + multi-head over {label}: {seconds / base:.1f}x")
+    ratio = naive_s / rows[2][1]
     print(
-        f"(goal on {'GPU' if goal == GOAL_GPU else 'CPU'}: >= {goal:.0f}x over the naive "
-        "job-per-transfer run)"
+        f"cached + packed heads: {ratio:.1f}x naive in-process (goal on "
+        f"{'GPU' if goal == GOAL_GPU else 'CPU'}: >= {goal:.0f}x); "
+        f"{one_s / packed_s:.1f}x one head at a time, heads only"
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--transfers", type=int, default=12)
-    parser.add_argument("--steps", type=int, default=80)
+    parser.add_argument("--steps", type=int, default=40, help="steps per transfer")
+    parser.add_argument("--threads", type=int, default=None, help="default: allotted CPUs")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--process-jobs", type=int, default=3, help="0 skips that line")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--naive-job", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.naive_job:
-        naive_job(args.workdir, args.naive_job, args.steps, args.precision, args.device)
+        naive_job(args)
         return
     if args.workdir is not None:
         bench(args, args.workdir)

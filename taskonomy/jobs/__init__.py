@@ -44,6 +44,7 @@ _BODIES: dict[JobKind, str] = {
 
 #: Kinds whose jobs may be packed several per process (heads sharing cached features).
 _BATCH_BODIES: dict[JobKind, str] = {
+    JobKind.SCRATCH: "taskonomy.jobs.training:run_scratches",
     JobKind.TRANSFER: "taskonomy.jobs.training:run_transfers",
     JobKind.EVALUATE: "taskonomy.jobs.training:run_evaluations",
 }

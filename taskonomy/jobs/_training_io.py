@@ -1,14 +1,17 @@
-"""What the training bodies read: splits, task metadata, representations, devices.
+"""What the training bodies read and write: splits, task metadata, representations,
+devices, packed heads' data (:func:`training_head`, :func:`scoring_head`) and evaluations.
 
 Kept apart from :mod:`taskonomy.jobs.training` so the bodies read as the method. A
 :class:`RepresentationCache` is shared by every job of one batch call: each source's
-cached features are loaded once per process (the "cached + multi-head" path).
+cached features are loaded once per process, onto the device, where packed heads gather
+their minibatches from them.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
@@ -17,10 +20,11 @@ import torch
 from torch import Tensor
 
 from taskonomy.executor.context import JobContext, JobFailed
-from taskonomy.models.config import ModelConfig, task_from_dict
+from taskonomy.models.config import ModelConfig, TrainConfig, task_from_dict
 from taskonomy.models.device import resolve_device
 from taskonomy.models.inference import encode_all
-from taskonomy.models.networks import TaskNetwork, load_task_network
+from taskonomy.models.multihead import Head
+from taskonomy.models.networks import TaskNetwork, build_readout, load_readout, load_task_network
 from taskonomy.spec.models import JobKind
 from taskonomy.tasks.bank import TaskInfo
 
@@ -83,6 +87,13 @@ def batch_indices(seed: int, step: int, n: int, size: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=min(size, n), replace=False))
 
 
+def step_indices(seed: int, steps: int, n: int, size: int) -> np.ndarray:
+    """:func:`batch_indices` of every step, ``(steps, min(size, n))``."""
+    if steps == 0:
+        return np.zeros((0, min(size, n)), dtype=np.int64)
+    return np.stack([batch_indices(seed, s, n, size) for s in range(steps)])
+
+
 class Rows:
     """One array of a split (images or a task's labels) that batches are taken from.
 
@@ -95,6 +106,7 @@ class Rows:
         self.split, self.task, self.device = split, task, device
         size = split.image_size
         self._all: Tensor | None = None
+        self._nhwc: Tensor | None = None
         if split.n * 3 * size * size * 4 <= PRELOAD_BYTES:
             self._all = torch.from_numpy(self._fetch(None)).to(device)
 
@@ -107,6 +119,19 @@ class Rows:
         if self._all is not None:
             return self._all[torch.from_numpy(idx).to(self.device)]
         return torch.from_numpy(self._fetch(idx)).to(self.device)
+
+    def source(self) -> Tensor | Callable[[Tensor], Tensor]:
+        """For packed heads: the whole array on the device when held there, else
+        ``take(idx)`` by a device index tensor. Images come channels-last."""
+        if self.task is None:
+            if self._nhwc is None:
+                if self._all is None:
+                    return lambda idx: self.take(idx.cpu().numpy()).permute(0, 2, 3, 1)
+                self._nhwc = self._all.permute(0, 2, 3, 1).contiguous()
+            return self._nhwc
+        if self._all is not None:
+            return self._all
+        return lambda idx: self.take(idx.cpu().numpy())
 
 
 class RepresentationCache:
@@ -153,6 +178,14 @@ class RepresentationCache:
                 )
         return self._reps[key]
 
+    def channels_last(self, ctx: JobContext, source: str, split: SplitName) -> Tensor:
+        """:meth:`representation` as ``(N, h, w, C)`` (what packed heads gather from)."""
+        key = (ctx.artifact(ctx.representation_job(source)), f"{split}/nhwc")
+        if key not in self._reps:
+            rep = self.representation(ctx, source, split)
+            self._reps[key] = rep.permute(0, 2, 3, 1).contiguous()
+        return self._reps[key]
+
 
 def load_encoder(ctx: JobContext, source: str) -> TaskNetwork:
     """``source``'s task network from its encoder job (CPU, eval mode)."""
@@ -171,3 +204,77 @@ def encode_split(net: TaskNetwork, split: SplitLike, device: torch.device) -> Te
         images = torch.from_numpy(split.images(idx))
         parts.append(encode_all(net.encoder, images, device))
     return torch.cat(parts)
+
+
+def _concat(reps: list[Tensor]) -> Callable[[Tensor], Tensor]:
+    return lambda idx: torch.cat([r[idx] for r in reps], -1)
+
+
+def _inputs(
+    ctx: JobContext, cache: RepresentationCache, split: SplitName, stem: bool
+) -> tuple[list[str], Tensor | Callable[[Tensor], Tensor]]:
+    """A head's sources and channels-last inputs: images (``stem``) or the sources'
+    representations side by side."""
+    if stem:
+        return ["pixels"], cache.rows(ctx, split, None).source()
+    sources = list(ctx.bound_sources())
+    reps = [cache.channels_last(ctx, s, split) for s in sources]
+    return sources, reps[0] if len(reps) == 1 else _concat(reps)
+
+
+def training_head(
+    ctx: JobContext, cache: RepresentationCache, stem: bool
+) -> tuple[Head, list[str]]:
+    """A transfer's (with ``stem`` a scratch baseline's) fresh head, its training data and
+    the minibatches its one-at-a-time run would draw; and its sources."""
+    task = task_of(ctx.params["target"])
+    split = cache.split(ctx, "transfer_train")
+    train = TrainConfig.from_params(ctx.params["train"], split.n, ctx.device)
+    sources, inputs = _inputs(ctx, cache, "transfer_train", stem)
+    model = build_readout(model_config(ctx), task, len(sources), train.seed, stem=stem)
+    head = Head(
+        model,
+        inputs,
+        cache.rows(ctx, "transfer_train", task).source(),
+        train,
+        step_indices(train.seed, train.steps, split.n, train.batch_size),
+        label=ctx.job.id,
+        log=ctx.log,
+        progress=ctx.progress,
+    )
+    return head, sources
+
+
+def scoring_head(ctx: JobContext, cache: RepresentationCache) -> tuple[Head, list[str]]:
+    """An evaluation's trained readout (scratch or transfer) with its test data."""
+    model_id = str(ctx.params["model"])
+    model, _ = load_readout(ctx.artifact(model_id) / "model.pt")
+    stem = ctx.plan.jobs[model_id].kind is JobKind.SCRATCH
+    sources, inputs = _inputs(ctx, cache, "test", stem)
+    labels = cache.rows(ctx, "test", model.task).source()
+    return Head(model, inputs, labels, label=ctx.job.id), sources
+
+
+def write_losses(
+    ctx: JobContext,
+    losses: np.ndarray,
+    n: int,
+    task: str,
+    sources: list[str],
+    seconds: float,
+    device: torch.device,
+) -> Mapping[str, Any]:
+    """Write an evaluation's ``losses.npy`` and ``candidate.json``; its metadata."""
+    model_id = str(ctx.params["model"])
+    if losses.shape != (n,) or not np.isfinite(losses).all():
+        raise JobFailed(f"{ctx.job.id}: per-image losses are not finite; retrain {model_id}")
+    np.save(ctx.out / "losses.npy", losses.astype(np.float32))
+    candidate = {"model": model_id, "target": str(ctx.params["target"]), "sources": sources}
+    (ctx.out / "candidate.json").write_text(json.dumps(candidate, indent=2), encoding="utf-8")
+    return {
+        "mean_loss": float(losses.mean()),
+        "n": int(n),
+        "task": task,
+        "seconds": round(seconds, 3),
+        "device": str(device),
+    }

@@ -1,16 +1,21 @@
 """Job bodies of Stages I and II: encoders, feature caches, baselines, transfers, evaluation.
 
 Each body reads its inputs through ``ctx``, writes the files :mod:`taskonomy.jobs` lists
-into ``ctx.out`` and returns manifest metadata. ``run_transfers`` and
-``run_evaluations`` take several jobs at once and share one device and one
+into ``ctx.out`` and returns manifest metadata. ``run_transfers``, ``run_scratches`` and
+``run_evaluations`` take several jobs at once (the executor's batches, a packed SLURM
+array task) and share one device and one
 :class:`~taskonomy.jobs._training_io.RepresentationCache`: each source's cached features
-are read once, then the heads train one after another on tensors already in memory.
+are read once. Their heads then train, and are scored, as packed heads
+(:mod:`taskonomy.models.multihead`): every head of one architecture in one model, one
+optimiser step for all, each head with the weights, batches and results it would have
+alone. ``batched=False`` (or :data:`BATCHED`) runs them one after another instead, the
+comparison path. A head that fails fails its batch (nothing of it is kept) and the
+executor reruns the batch's jobs one by one, so it fails alone.
 Torch is imported only when a training kind runs.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,13 +35,17 @@ from taskonomy.jobs._training_io import (
     encode_split,
     load_encoder,
     model_config,
+    scoring_head,
     task_of,
+    training_head,
+    write_losses,
 )
 from taskonomy.models.config import TrainConfig
 from taskonomy.models.device import configure_threads
 from taskonomy.models.encoders import calibrate_batch_norm
 from taskonomy.models.inference import per_image_losses
 from taskonomy.models.losses import training_loss
+from taskonomy.models.multihead import fit_heads, score_heads
 from taskonomy.models.networks import (
     ReadoutModel,
     TaskNetwork,
@@ -54,6 +63,12 @@ from taskonomy.spec.models import JobKind
 EVAL_SEED = 20180618
 #: Images the random projection's batch norms are calibrated on.
 CALIBRATION_IMAGES = 512
+#: Train and score the heads of a batch body as packed heads (False: one at a time).
+BATCHED = True
+
+
+def _threads(ctx: JobContext) -> None:
+    configure_threads(ctx.spec.executor.threads)
 
 
 def _meta(result: FitResult, **extra: Any) -> dict[str, Any]:
@@ -66,7 +81,7 @@ def run_encoder(ctx: JobContext) -> Mapping[str, Any]:
     An untrained source (random projection) gets its seeded initial weights, with batch
     norm statistics calibrated on clean images so its representation is standardised.
     """
-    configure_threads()
+    _threads(ctx)
     device = device_of(ctx)
     task = task_of(ctx.params["task"])
     cache = RepresentationCache(device)
@@ -109,7 +124,7 @@ def run_encoder(ctx: JobContext) -> Mapping[str, Any]:
 
 def run_features(ctx: JobContext) -> Mapping[str, Any]:
     """Cache a source's frozen representation of ``transfer_train`` and ``test`` (fp16)."""
-    configure_threads()
+    _threads(ctx)
     device = device_of(ctx)
     began = time.perf_counter()
     net = load_encoder(ctx, str(ctx.params["source"])).to(device)
@@ -158,11 +173,8 @@ def _fit_readout(
     )
 
 
-def run_scratch(ctx: JobContext) -> Mapping[str, Any]:
-    """The "pixels" baseline: stem + readout + decoder trained on ``transfer_train``."""
-    configure_threads()
-    device = device_of(ctx)
-    cache = RepresentationCache(device)
+def _scratch(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
+    device = cache.device
     task = task_of(ctx.params["target"])
     split = cache.split(ctx, "transfer_train")
     train = TrainConfig.from_params(ctx.params["train"], split.n, ctx.device)
@@ -172,6 +184,41 @@ def run_scratch(ctx: JobContext) -> Mapping[str, Any]:
     result = _fit_readout(ctx, model, images.take, labels.take, split.n, train, device)
     save_model(model.cpu(), ctx.out / "model.pt", {"sources": ["pixels"]})
     return _meta(result, sources=["pixels"])
+
+
+def run_scratch(ctx: JobContext) -> Mapping[str, Any]:
+    """The "pixels" baseline: stem + readout + decoder trained on ``transfer_train``."""
+    return run_scratches([ctx])[0] or {}
+
+
+def run_scratches(
+    ctxs: Sequence[JobContext], *, batched: bool | None = None
+) -> list[Mapping[str, Any] | None]:
+    """Several scratch baselines in this process: one packed model (``batched``, default
+    :data:`BATCHED`) or one after another."""
+    if not ctxs:
+        return []
+    _threads(ctxs[0])
+    cache = RepresentationCache(device_of(ctxs[0]))
+    if not (BATCHED if batched is None else batched):
+        return [_scratch(ctx, cache) for ctx in ctxs]
+    return list(_train_packed(ctxs, cache, stem=True))
+
+
+def _train_packed(
+    ctxs: Sequence[JobContext], cache: RepresentationCache, stem: bool
+) -> list[Mapping[str, Any]]:
+    built = [training_head(ctx, cache, stem) for ctx in ctxs]
+    results = fit_heads([head for head, _ in built], cache.device)
+    metas: list[Mapping[str, Any]] = []
+    for ctx, (head, sources), (result, state) in zip(ctxs, built, results, strict=True):
+        head.model.load_state_dict(state)
+        save_model(head.model, ctx.out / "model.pt", {"sources": sources})
+        extra: dict[str, Any] = {"sources": sources, "packed": True}
+        if not stem:
+            extra["cached"] = True
+        metas.append(_meta(result, **extra))
+    return metas
 
 
 def _transfer(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
@@ -208,14 +255,29 @@ def run_transfer(ctx: JobContext) -> Mapping[str, Any]:
     return run_transfers([ctx])[0] or {}
 
 
-def run_transfers(ctxs: Sequence[JobContext]) -> list[Mapping[str, Any] | None]:
-    """Several transfer heads in this process, one after another, sharing one device and
-    each source's representation (loaded once)."""
+def run_transfers(
+    ctxs: Sequence[JobContext], *, batched: bool | None = None
+) -> list[Mapping[str, Any] | None]:
+    """Several transfer heads in this process, sharing one device and each source's
+    representation (loaded once): the heads on cached features as packed heads
+    (``batched``, default :data:`BATCHED`), naive ones (re-encoding every batch) and all
+    with ``batched=False`` one after another. One result per context, in order."""
     if not ctxs:
         return []
-    configure_threads()
+    _threads(ctxs[0])
     cache = RepresentationCache(device_of(ctxs[0]))
-    return [_transfer(ctx, cache) for ctx in ctxs]
+    packed = [
+        i
+        for i, ctx in enumerate(ctxs)
+        if (BATCHED if batched is None else batched) and ctx.params.get("cached", True)
+    ]
+    results: list[Mapping[str, Any] | None] = [None] * len(ctxs)
+    for i, meta in zip(packed, _train_packed([ctxs[i] for i in packed], cache, False), strict=True):
+        results[i] = meta
+    for i, ctx in enumerate(ctxs):
+        if i not in packed:
+            results[i] = _transfer(ctx, cache)
+    return results
 
 
 def _evaluate(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
@@ -244,18 +306,23 @@ def _evaluate(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
         losses = per_image_losses(model, inputs, labels.take(idx), task, device)
     else:
         raise JobFailed(f"{ctx.job.id}: cannot evaluate a {kind} job ({model_id})")
-    if losses.shape != (test.n,) or not np.isfinite(losses).all():
-        raise JobFailed(f"{ctx.job.id}: per-image losses are not finite; retrain {model_id}")
-    np.save(ctx.out / "losses.npy", losses.astype(np.float32))
-    candidate = {"model": model_id, "target": str(ctx.params["target"]), "sources": sources}
-    (ctx.out / "candidate.json").write_text(json.dumps(candidate, indent=2), encoding="utf-8")
-    return {
-        "mean_loss": float(losses.mean()),
-        "n": int(test.n),
-        "task": task.name,
-        "seconds": round(time.perf_counter() - began, 3),
-        "device": str(device),
-    }
+    seconds = time.perf_counter() - began
+    return write_losses(ctx, losses, test.n, task.name, sources, seconds, device)
+
+
+def _score_packed(
+    ctxs: Sequence[JobContext], cache: RepresentationCache
+) -> list[Mapping[str, Any]]:
+    """Readout evaluations as packed heads: one forward pass per pack and chunk."""
+    began = time.perf_counter()
+    test = cache.split(ctxs[0], "test")
+    heads, sources = zip(*(scoring_head(ctx, cache) for ctx in ctxs), strict=True)
+    losses = score_heads(heads, test.n, cache.device)
+    share = (time.perf_counter() - began) / len(ctxs)
+    return [
+        write_losses(ctx, loss, test.n, head.model.task.name, srcs, share, cache.device)
+        for ctx, head, srcs, loss in zip(ctxs, heads, sources, losses, strict=True)
+    ]
 
 
 def _self_losses(net: TaskNetwork, test: SplitLike, device: torch.device) -> np.ndarray:
@@ -278,13 +345,32 @@ def run_evaluate(ctx: JobContext) -> Mapping[str, Any]:
     return run_evaluations([ctx])[0] or {}
 
 
-def run_evaluations(ctxs: Sequence[JobContext]) -> list[Mapping[str, Any] | None]:
-    """Several evaluations sharing one device and the cached test representations."""
+def run_evaluations(
+    ctxs: Sequence[JobContext], *, batched: bool | None = None
+) -> list[Mapping[str, Any] | None]:
+    """Several evaluations sharing one device and the cached test representations; the
+    readouts' (transfers, scratch baselines) as packed heads (``batched``, default
+    :data:`BATCHED`), the rest one after another. One result per context, in order."""
     if not ctxs:
         return []
-    configure_threads()
+    _threads(ctxs[0])
     cache = RepresentationCache(device_of(ctxs[0]))
-    return [_evaluate(ctx, cache) for ctx in ctxs]
+    use = BATCHED if batched is None else batched
+    readout = (JobKind.SCRATCH, JobKind.TRANSFER)
+    packed = [
+        i
+        for i, ctx in enumerate(ctxs)
+        if use and ctx.plan.jobs[str(ctx.params["model"])].kind in readout
+    ]
+    results: list[Mapping[str, Any] | None] = [None] * len(ctxs)
+    if packed:
+        metas = _score_packed([ctxs[i] for i in packed], cache)
+        for i, meta in zip(packed, metas, strict=True):
+            results[i] = meta
+    for i, ctx in enumerate(ctxs):
+        if results[i] is None:
+            results[i] = _evaluate(ctx, cache)
+    return results
 
 
 __all__ = [
@@ -293,6 +379,7 @@ __all__ = [
     "run_evaluations",
     "run_features",
     "run_scratch",
+    "run_scratches",
     "run_transfer",
     "run_transfers",
 ]

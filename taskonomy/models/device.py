@@ -9,9 +9,11 @@ training functions put in their metrics and log.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -98,16 +100,51 @@ def make_scaler(device: torch.device, plan: PrecisionPlan) -> torch.amp.GradScal
     return torch.amp.GradScaler(device.type, enabled=plan.scaled)
 
 
-def configure_threads() -> int:
-    """Use every CPU this process may run on for torch's intra-op threads.
+#: cgroup v2 CPU quota of this process ("max 100000" or "<quota> <period>").
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
-    Reads the affinity mask (which SLURM and taskset restrict), not the machine's count.
-    Returns the thread count.
-    """
+
+def _cgroup_cpus() -> float | None:
+    """CPUs the cgroup quota allows (a container's ``--cpus``), None when unlimited."""
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def allotted_cpus() -> int:
+    """How many CPUs this process may use: the affinity mask (which taskset and SLURM's
+    cgroups restrict), capped by ``SLURM_CPUS_PER_TASK`` and a cgroup CPU quota; never the
+    machine's count, which on a shared node oversubscribes it."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         n = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    if slurm.isdigit() and int(slurm) > 0:
+        n = min(n, int(slurm))
+    quota = _cgroup_cpus()
+    if quota is not None:
+        n = min(n, max(1, math.floor(quota)))
+    return max(1, n)
+
+
+_INTEROP: list[int] = []
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to ``threads`` (the spec's ``executor.threads``), or
+    when None to :func:`allotted_cpus`; inter-op parallelism is kept to one thread so
+    that it does not compete with them. Returns the intra-op thread count.
+    """
+    n = allotted_cpus() if threads is None else threads
+    if n < 1:
+        raise DeviceError(f"threads must be >= 1, got {n}")
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    if not _INTEROP:
+        _INTEROP.append(1)
+        with contextlib.suppress(RuntimeError):  # parallel work already started: leave it
+            torch.set_num_interop_threads(1)
     return n

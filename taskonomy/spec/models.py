@@ -246,6 +246,9 @@ class ExecutorSpec(_Model):
 
     kind: Literal["local", "slurm"] = "local"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: Torch threads per job process; None: the CPUs the process is allotted (affinity
+    #: mask, SLURM_CPUS_PER_TASK, cgroup quota), see taskonomy.models.device.
+    threads: Annotated[int, Field(ge=1)] | None = None
     resources: dict[JobKind, ResourceSpec] = {}
     slurm_partition: str | None = None
     slurm_account: str | None = None
