@@ -82,14 +82,15 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap resa
 def matching_losses(table: AffinityTable, path: Path) -> dict[str, dict[tuple[str, ...], Any]]:
     """The test losses in ``path``, checked to hold exactly the table's candidates."""
     from taskonomy.affinity.release import load_test_losses
+    from taskonomy.affinity.table import format_key
     from taskonomy.errors import AffinityError
 
     losses = load_test_losses(path)
     have = {(s, t) for t, cands in losses.items() for s in cands}
     want = {(tuple(s), t) for s, t in table.entries}
     if have != want:
-        missing = sorted("__".join((*s, t)) for s, t in want - have)[:3]
-        extra = sorted("__".join((*s, t)) for s, t in have - want)[:3]
+        missing = sorted(format_key(s, t) for s, t in want - have)[:3]
+        extra = sorted(format_key(s, t) for s, t in have - want)[:3]
         raise AffinityError(
             f"{path} does not hold the losses of this affinity table's candidates "
             f"(missing {missing or 'none'}, extra {extra or 'none'}); give the "
