@@ -36,10 +36,10 @@ from typing import Any
 
 from taskonomy.executor.context import JobContext
 from taskonomy.executor.store import ArtifactStore
+from taskonomy.kinds import JobKind
 from taskonomy.planner.build import build_plan
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec, load_spec
-from taskonomy.spec.models import JobKind
 from taskonomy.spec.rules import resolve_tasks
 
 MINI = Path(__file__).resolve().parents[1] / "examples" / "mini.yaml"

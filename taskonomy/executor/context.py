@@ -20,9 +20,10 @@ import attrs
 from taskonomy.artifacts import RANKING_FILE
 from taskonomy.errors import TaskonomyError
 from taskonomy.executor.store import ArtifactStore
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.pruning import bind_slot
-from taskonomy.spec.models import JobKind, Spec
+from taskonomy.spec.models import Spec
 
 ProgressFn = Callable[[int, int, str], None]
 

@@ -37,9 +37,10 @@ from taskonomy.executor.runinfo import (
     scratch_path,
 )
 from taskonomy.executor.store import ArtifactStore
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, JobState, Plan
 from taskonomy.planner.packing import take_pack
-from taskonomy.spec.models import JobKind, Spec
+from taskonomy.spec.models import Spec
 
 
 class OutcomeState(enum.StrEnum):
@@ -212,13 +213,17 @@ class JobRunner:
                 outcomes[job.id] = blocked
                 continue
             # The ids were packed when submitted: every ready job of the kind goes along.
-            others = [] if self.bodies.batch_body(job.kind) is None else [
-                self.plan.jobs[j]
-                for j in todo
-                if not set(self.plan.jobs[j].deps) & set(todo)
-                and self._missing_dep(self.plan.jobs[j], bad) is None
-                and self.store.state(self.plan.jobs[j]) is not JobState.DONE
-            ]
+            others = (
+                []
+                if self.bodies.batch_body(job.kind) is None
+                else [
+                    self.plan.jobs[j]
+                    for j in todo
+                    if not set(self.plan.jobs[j].deps) & set(todo)
+                    and self._missing_dep(self.plan.jobs[j], bad) is None
+                    and self.store.state(self.plan.jobs[j]) is not JobState.DONE
+                ]
+            )
             batch = take_pack([job, *others], size=0, order=index)
             for j in batch[1:]:
                 todo.remove(j.id)

@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from taskonomy.executor.context import BatchBody, JobBody
 from taskonomy.executor.runner import BodyResolver
-from taskonomy.spec.models import JobKind
+from taskonomy.kinds import JobKind
 
 _BODIES: dict[JobKind, str] = {
     JobKind.DATASET: "taskonomy.jobs.dataset:run_dataset",

@@ -20,12 +20,12 @@ import torch
 from torch import Tensor
 
 from taskonomy.executor.context import JobContext, JobFailed
+from taskonomy.kinds import JobKind
 from taskonomy.models.config import ModelConfig, TrainConfig, task_from_dict
 from taskonomy.models.device import resolve_device
 from taskonomy.models.inference import encode_all
 from taskonomy.models.multihead import Head
 from taskonomy.models.networks import TaskNetwork, build_readout, load_readout, load_task_network
-from taskonomy.spec.models import JobKind
 from taskonomy.tasks.bank import TaskInfo
 
 SplitName = Literal["encoder_train", "transfer_train", "test"]

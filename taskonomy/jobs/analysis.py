@@ -30,7 +30,7 @@ from taskonomy.artifacts import (
     TEST_LOSSES_FILE,
 )
 from taskonomy.executor.context import JobContext, JobFailed
-from taskonomy.spec.models import JobKind
+from taskonomy.kinds import JobKind
 
 
 def _write_json(path: Path, value: Any) -> None:

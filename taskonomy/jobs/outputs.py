@@ -37,8 +37,8 @@ from taskonomy.artifacts import (
     TEST_LOSSES_OUTPUT,
 )
 from taskonomy.executor.store import ArtifactStore, write_json_atomic
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Plan
-from taskonomy.spec.models import JobKind
 
 
 def _done(store: ArtifactStore, plan: Plan, kind: JobKind) -> list[Path]:

@@ -40,6 +40,7 @@ from taskonomy.jobs._training_io import (
     training_head,
     write_losses,
 )
+from taskonomy.kinds import JobKind
 from taskonomy.models.config import TrainConfig
 from taskonomy.models.device import configure_threads
 from taskonomy.models.encoders import calibrate_batch_norm
@@ -56,7 +57,6 @@ from taskonomy.models.networks import (
     save_model,
 )
 from taskonomy.models.train import FitResult, fit
-from taskonomy.spec.models import JobKind
 
 #: Seed of the input transforms applied to test images when a network is scored on its
 #: own task (same noise, masks and tile orders for every evaluation).

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskonomy._hashing import content_hash
+from taskonomy.kinds import JobKind
 from taskonomy.planner.cost import CostModel
 from taskonomy.planner.graph import execution_order
 from taskonomy.planner.jobs import Job, Plan, Resources, job_hash
 from taskonomy.planner.pruning import slot_count
-from taskonomy.spec.models import JobKind, Spec, StageTraining
+from taskonomy.spec.models import Spec, StageTraining
 from taskonomy.spec.rules import ResolvedTask, resolve_tasks
 
 #: Default neutral resources per job kind: (gpus, cpus, mem_gb, time_min).

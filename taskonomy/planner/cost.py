@@ -21,7 +21,8 @@ from pathlib import Path
 import attrs
 
 from taskonomy.errors import SpecError
-from taskonomy.spec.models import JobKind, Spec, StageTraining
+from taskonomy.kinds import JobKind
+from taskonomy.spec.models import Spec, StageTraining
 
 #: Reference seconds per training step, per job kind, for the two encoder families.
 REFERENCE_STEP_SECONDS: dict[str, dict[JobKind, float]] = {

@@ -79,4 +79,3 @@ def critical_path(graph: nx.DiGraph, seconds: Mapping[str, float]) -> tuple[list
 def generations(graph: nx.DiGraph) -> list[list[str]]:
     """Jobs grouped into waves that could run at once (each sorted by id)."""
     return [sorted(g) for g in nx.topological_generations(graph)]
-

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from taskonomy._hashing import HASH_SCHEMA, content_hash
-from taskonomy.spec.models import JobKind
+from taskonomy.kinds import JobKind
 
 
 @attrs.frozen

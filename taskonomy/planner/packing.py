@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job
-from taskonomy.spec.models import JobKind
 
 #: Kinds whose jobs may share a process (small heads on cached features, scratch readouts).
 PACKABLE = frozenset({JobKind.TRANSFER, JobKind.EVALUATE, JobKind.SCRATCH})

@@ -15,9 +15,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from taskonomy.kinds import JobKind
 from taskonomy.planner.graph import critical_path, generations, to_graph
 from taskonomy.planner.jobs import JobState, Plan
-from taskonomy.spec.models import JobKind
 
 
 def stage_seconds(plan: Plan) -> dict[str, tuple[int, float, float]]:

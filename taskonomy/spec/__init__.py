@@ -14,7 +14,6 @@ from taskonomy.spec.loading import (
 from taskonomy.spec.models import (
     DatasetSpec,
     ExecutorSpec,
-    JobKind,
     ModelSpec,
     ResourceSpec,
     Spec,
@@ -30,7 +29,6 @@ from taskonomy.spec.schema import spec_schema
 __all__ = [
     "DatasetSpec",
     "ExecutorSpec",
-    "JobKind",
     "LoadedSpec",
     "ModelSpec",
     "ResolvedTask",

@@ -8,7 +8,6 @@ rules live in :mod:`taskonomy.spec.rules`; loading, overrides and error formatti
 
 from __future__ import annotations
 
-import enum
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,24 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from taskonomy.budgets import parse_budgets
+from taskonomy.kinds import JobKind
 from taskonomy.tasks.bank import Role
-
-
-class JobKind(enum.StrEnum):
-    """The kinds of job a plan holds; also the keys of ``executor.resources``."""
-
-    DATASET = "dataset"
-    ENCODER = "encoder"
-    FEATURES = "features"
-    SCRATCH = "scratch"
-    TRANSFER = "transfer"
-    RANK = "rank"
-    EVALUATE = "evaluate"
-    AFFINITY = "affinity"
-    TAXONOMY = "taxonomy"
-    ASSESS = "assess"
-    BOOTSTRAP = "bootstrap"
-    REPORT = "report"
 
 
 class _Model(BaseModel):

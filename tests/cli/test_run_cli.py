@@ -14,9 +14,9 @@ from taskonomy.cli import main
 from taskonomy.executor.context import RANKING_FILE, JobBody, JobContext
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import BatchBody
+from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan
 from taskonomy.spec import load_spec
-from taskonomy.spec.models import JobKind
 
 SPEC = """\
 name: clirun

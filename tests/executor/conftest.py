@@ -12,8 +12,8 @@ import pytest
 from taskonomy.executor.context import RANKING_FILE, JobContext
 from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
+from taskonomy.kinds import JobKind
 from taskonomy.spec import LoadedSpec, Spec, loaded_from_python
-from taskonomy.spec.models import JobKind
 
 OUT = "out.json"
 

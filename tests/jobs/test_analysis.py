@@ -15,10 +15,10 @@ from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import analysis
 from taskonomy.jobs.analysis import assess_solution, win_rate
 from taskonomy.jobs.outputs import publish_outputs
+from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec
-from taskonomy.spec.models import JobKind
 
 from .conftest import job_context
 

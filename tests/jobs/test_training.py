@@ -18,11 +18,11 @@ import torch
 from taskonomy.executor.context import RANKING_FILE, JobContext
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import _training_io, training
+from taskonomy.kinds import JobKind
 from taskonomy.models import load_readout, load_task_network
 from taskonomy.planner.build import build_plan
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec import Spec
-from taskonomy.spec.models import JobKind
 from taskonomy.tasks.bank import BUILTIN_TASKS, InputTransform, OutputKind, TaskInfo
 
 from .conftest import job_context

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan, execution_order
-from taskonomy.spec import JobKind, Spec, load_spec
+from taskonomy.spec import Spec, load_spec
 
 
 def tiny(**changes: object) -> Spec:

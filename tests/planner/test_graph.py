@@ -9,10 +9,11 @@ import attrs
 import pytest
 
 from taskonomy.errors import PlanError, SpecError
+from taskonomy.kinds import JobKind
 from taskonomy.planner import bind_slot, build_plan, critical_path, execution_order, slot_count
 from taskonomy.planner.cost import load_calibration
 from taskonomy.planner.graph import to_graph
-from taskonomy.spec import JobKind, Spec
+from taskonomy.spec import Spec
 
 
 @attrs.frozen

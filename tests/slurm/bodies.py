@@ -25,7 +25,7 @@ from typing import Any
 from taskonomy.executor.context import RANKING_FILE, JobContext
 from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
-from taskonomy.spec.models import JobKind
+from taskonomy.kinds import JobKind
 
 OUT = "out.json"
 CALLS = "calls.log"

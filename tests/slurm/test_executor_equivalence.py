@@ -16,7 +16,7 @@ import pytest
 
 from taskonomy.cli import main
 from taskonomy.executor.slurm.journal import Journal
-from taskonomy.spec import JobKind
+from taskonomy.kinds import JobKind
 
 pytestmark = pytest.mark.slurm
 

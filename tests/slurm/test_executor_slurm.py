@@ -28,8 +28,9 @@ from taskonomy.executor.slurm.journal import Journal
 from taskonomy.executor.slurm.outcomes import Outcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.states import JobStatus
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Plan
-from taskonomy.spec import JobKind, Spec, loaded_from_python
+from taskonomy.spec import Spec, loaded_from_python
 
 pytestmark = pytest.mark.slurm
 

@@ -23,8 +23,9 @@ from taskonomy.executor.slurm.header import (
     stage_arrays,
     stage_submissions,
 )
+from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, Plan, Resources
-from taskonomy.spec.models import ExecutorSpec, JobKind
+from taskonomy.spec.models import ExecutorSpec
 
 GOLDEN = Path(__file__).parent / "golden" / "literal_plan.sh"
 #: A work directory with everything a shell could trip over, save '%' and '\'.
