@@ -61,15 +61,28 @@ def resolve_affinities(
             "and against the target's own network), or neither"
         )
     text = str(value)
+    if not text.strip():
+        raise AffinityError(
+            "--affinities is empty; give an affinity file or one of " + ", ".join(PAPER_SETS)
+        )
+    if "\0" in text:
+        raise AffinityError(f"affinities path {text!r} holds a NUL byte; give a file path")
     if text in PAPER_SETS:
         aff, g, q = (DATA_DIR / rel for rel in PAPER_SETS[text])
         return AffinitySource(text, aff, gain or g, quality or q)
-    if text.startswith("paper") and not Path(text).exists():
+    if text.startswith("paper") and not _exists(text):
         raise AffinityError(
             f"unknown published table {text!r}; choose one of {', '.join(PAPER_SETS)} "
             "or give the path of an affinity file"
         )
     return AffinitySource(text, Path(text), gain, quality)
+
+
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def load_source(source: AffinitySource) -> tuple[AffinityTable, WinRates | None]:

@@ -1,158 +1,127 @@
 """Read and write affinity tables in the original release's convention.
 
 The release stores one mapping ``"src1__src2__target" → float`` per data size, pickled
-(Python 2 era, values often numpy float scalars). A pickle can run arbitrary code while
-it loads, so pickles go through :class:`_RestrictedUnpickler`, which resolves no real
-global at all: the only names it knows are numpy's scalar and dtype constructors, and
-those are replaced by stand-ins that can decode a float and nothing else.
+(Python 2 era, values often numpy float scalars). Every file is read with a size limit
+(:mod:`taskonomy.affinity._input`); JSON is parsed strictly (no duplicate keys, NaN or
+Infinity); a pickle is checked opcode by opcode and then loaded by a restricted unpickler
+that can build a dict of str to float and nothing else (:mod:`taskonomy.affinity._pickle`).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import pickle
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from taskonomy.affinity._input import limit_bytes, loads_strict, read_bounded, show, show_path
+from taskonomy.affinity._losses import load_test_losses
+from taskonomy.affinity._pickle import max_opcodes, restricted_loads
 from taskonomy.affinity.table import AffinityTable
 from taskonomy.errors import AffinityError
 
-_FLOAT_KINDS = frozenset({"f2", "f4", "f8", "f16", "e", "f", "d", "g"})
+
+def max_entries(size_limit: int) -> int:
+    """Entries of one table at most: one per 20 bytes of the size limit (200,000 by
+    default; the largest published table has 1,758)."""
+    return max(1_000, size_limit // 20)
 
 
-class _DType:
-    """Stand-in for ``numpy.dtype`` while unpickling: float kinds only."""
-
-    def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
-        if not isinstance(spec, str) or spec.lstrip("<>=|") not in _FLOAT_KINDS:
-            raise pickle.UnpicklingError(f"dtype {spec!r} is not a float type")
-        self.kind = spec.lstrip("<>=|")
-        self.byteorder = "<" if spec[:1] not in ("<", ">") else spec[0]
-
-    def __setstate__(self, state: object) -> None:
-        if isinstance(state, tuple) and len(state) > 1 and state[1] in ("<", ">", "|", "="):
-            self.byteorder = "<" if state[1] in ("|", "=") else str(state[1])
-
-    def real(self) -> np.dtype[Any]:
-        dt = np.dtype(self.kind)
-        native = "<" if np.little_endian else ">"
-        if self.byteorder == native:
-            return dt
-        return dt.newbyteorder("<" if self.byteorder == "<" else ">")
-
-
-def _scalar(dtype: object, data: object = b"") -> float:
-    """Stand-in for ``numpy.core.multiarray.scalar``: decode one float."""
-    if not isinstance(dtype, _DType):
-        raise pickle.UnpicklingError("numpy scalar with an unexpected dtype")
-    raw = data.encode("latin1") if isinstance(data, str) else data
-    if not isinstance(raw, bytes):
-        raise pickle.UnpicklingError("numpy scalar without raw bytes")
-    dt = dtype.real()
-    if len(raw) != dt.itemsize:
-        raise pickle.UnpicklingError("numpy scalar bytes do not match its dtype")
-    return float(np.frombuffer(raw, dtype=dt)[0])
-
-
-def _encode(text: object, encoding: object = "latin1") -> bytes:
-    """Stand-in for ``_codecs.encode``, which protocols 0-2 use to spell ``bytes``."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("only latin1 text may be encoded")
-    return text.encode("latin1")
-
-
-_ALLOWED: dict[tuple[str, str], object] = {
-    ("_codecs", "encode"): _encode,
-    ("numpy", "dtype"): _DType,
-    ("numpy.core.multiarray", "scalar"): _scalar,
-    ("numpy._core.multiarray", "scalar"): _scalar,
-}
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load global {module}.{name}: an affinity pickle may only "
-                "hold a dict of str to float"
-            ) from None
-
-
-def _restricted_loads(blob: bytes, where: str) -> object:
-    try:
-        return _RestrictedUnpickler(io.BytesIO(blob), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-        raise AffinityError(f"{where}: not a safe affinity pickle ({exc})") from None
-
-
-def _as_release_dict(data: object, where: str) -> dict[str, float]:
+def _as_release_dict(data: object, where: str, limit: int) -> dict[str, float]:
     if not isinstance(data, Mapping):
         raise AffinityError(
-            f"{where}: expected a mapping 'src1__src2__target' -> float, got {type(data).__name__}"
+            f"{where}: expected a mapping 'src1__src2__target' -> number, got "
+            f"{type(data).__name__}; write a JSON object like "
+            '{"rgb2depth__rgb2mist": 0.12}'
+        )
+    if len(data) > limit:
+        raise AffinityError(
+            f"{where}: {len(data):,} entries, more than the {limit:,} an input file may hold"
         )
     out: dict[str, float] = {}
     for key, value in data.items():
         if isinstance(key, bytes):
-            key = key.decode("utf-8")
+            try:
+                key = key.decode("utf-8")
+            except UnicodeDecodeError:
+                raise AffinityError(f"{where}: key {show(key)} is not UTF-8 text") from None
         if not isinstance(key, str):
-            raise AffinityError(f"{where}: key {key!r} is not a string")
-        ok_type = isinstance(value, (float, int, np.floating, np.integer))
-        if not ok_type or isinstance(value, bool):
             raise AffinityError(
-                f"{where}: value of {key!r} is {type(value).__name__}, expected a float"
+                f"{where}: key {show(key)} is a {type(key).__name__}, not a string "
+                "'src1__src2__target'"
             )
-        number = float(value)
+        if key in out:
+            raise AffinityError(f"{where}: key {show(key)} appears twice; keep one")
+        ok_type = isinstance(value, (float, int, np.floating, np.integer))
+        if not ok_type or isinstance(value, (bool, np.bool_)):
+            raise AffinityError(
+                f"{where}: value of {show(key)} is {show(value)} ({type(value).__name__}), "
+                "expected a finite number"
+            )
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):
+            number = math.inf
         if not math.isfinite(number):
-            raise AffinityError(f"{where}: value of {key!r} is not finite")
+            raise AffinityError(
+                f"{where}: value of {show(key)} is {show(value)}, not a finite number"
+            )
         out[key] = number
     return out
 
 
-def read_release_dict(path: str | os.PathLike[str]) -> dict[str, float]:
+def read_release_dict(path: str | os.PathLike[str], what: str = "affinities") -> dict[str, float]:
     """The raw release mapping in ``path``: JSON, or a pickle read by the safe unpickler.
 
     The format is decided by content (JSON starts with ``{``; binary pickles start with
     the protocol byte ``0x80``), then by suffix (``.json``, ``.pkl``, ``.pickle``).
+
+    Raises:
+        AffinityError: naming the file and what is wrong (unreadable, too large, not
+            JSON or a safe pickle, not a mapping of str to finite numbers).
     """
     p = Path(path)
-    where = str(p)
-    try:
-        blob = p.read_bytes()
-    except OSError as exc:
-        raise AffinityError(f"cannot read affinities {where}: {exc.strerror or exc}") from None
+    blob = read_bounded(p, what)
+    where = show_path(p)
+    limit = limit_bytes()
     head = blob.lstrip()[:1]
     suffix = p.suffix.lower()
-    if head == b"{" or (suffix == ".json" and head != b"\x80"):
-        try:
-            data: object = json.loads(blob.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AffinityError(f"{where}: invalid JSON ({exc})") from None
+    if not blob.strip():
+        raise AffinityError(
+            f'{where}: the file is empty; write a JSON object like {{"rgb2depth__rgb2mist": 0.12}}'
+        )
+    if head == b"{" or (suffix == ".json" and blob[:1] != b"\x80"):
+        data: object = loads_strict(blob, where)
     elif blob[:1] == b"\x80" or suffix in (".pkl", ".pickle"):
-        data = _restricted_loads(blob, where)
+        data = restricted_loads(blob, where, max_opcodes(limit))
     else:
         raise AffinityError(
             f"{where}: cannot tell the format; write JSON (a mapping "
-            "'src1__src2__target' -> float) or give a release pickle a .pkl suffix"
+            "'src1__src2__target' -> number) or give a release pickle a .pkl suffix"
         )
-    return _as_release_dict(data, where)
+    return _as_release_dict(data, where, max_entries(limit))
 
 
 def load_affinities(path: str | os.PathLike[str]) -> AffinityTable:
-    """Load an affinity table from a release-format JSON or pickle file."""
+    """Load an affinity table from a release-format JSON or pickle file.
+
+    Raises:
+        AffinityError: naming the file and the first problem (see
+            :func:`read_release_dict` and :class:`AffinityTable`).
+    """
     data = read_release_dict(path)
+    if not data:
+        raise AffinityError(
+            f"{show_path(path)}: the table holds no entries; write a JSON object like "
+            '{"rgb2depth__rgb2mist": 0.12}'
+        )
     try:
         return AffinityTable.from_release_dict(data)
     except AffinityError as exc:
-        raise AffinityError(f"{path}: {exc}") from None
+        raise AffinityError(f"{show_path(path)}: {exc}") from None
 
 
 def save_affinities(table: AffinityTable, path: str | os.PathLike[str]) -> None:
@@ -161,37 +130,10 @@ def save_affinities(table: AffinityTable, path: str | os.PathLike[str]) -> None:
     Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-def load_test_losses(
-    path: str | os.PathLike[str],
-) -> dict[str, dict[tuple[str, ...], np.ndarray]]:
-    """Per-image test losses keyed like the release (``"src1__src2__target"``), as a run
-    publishes them in ``test_losses.npz``: ``{target: {sources: losses}}``.
-
-    Raises:
-        AffinityError: unreadable file, a key not in the release form, losses that are
-            not a finite 1-D array, or candidates of one target on different images.
-    """
-    from taskonomy.affinity.table import parse_key
-
-    where = str(path)
-    out: dict[str, dict[tuple[str, ...], np.ndarray]] = {}
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            for key in npz.files:
-                sources, target = parse_key(key)
-                arr = np.asarray(npz[key], dtype=np.float64)
-                if arr.ndim != 1 or not arr.size or not np.isfinite(arr).all():
-                    raise AffinityError(
-                        f"{where}: losses of {key!r} must be a non-empty finite 1-D array"
-                    )
-                out.setdefault(target, {})[sources] = arr
-    except AffinityError as exc:
-        raise AffinityError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise AffinityError(
-            f"cannot read test losses {where} ({exc}); give a run's test_losses.npz"
-        ) from None
-    for target, cands in out.items():
-        if len({a.size for a in cands.values()}) > 1:
-            raise AffinityError(f"{where}: candidates of {target!r} have different image counts")
-    return out
+__all__ = [
+    "load_affinities",
+    "load_test_losses",
+    "max_entries",
+    "read_release_dict",
+    "save_affinities",
+]

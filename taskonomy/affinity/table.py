@@ -23,6 +23,14 @@ Key = tuple[Sources, str]
 
 #: The separator of names in a release key ``"src1__src2__target"``.
 KEY_SEPARATOR = "__"
+#: The longest task name and key accepted.
+MAX_NAME_LENGTH = 128
+MAX_KEY_LENGTH = 4096
+#: The largest affinity accepted. AHP gives scores in [0, 1] and the release's are below
+#: 1; much larger values would lose the solvers' exactness (their tolerances are
+#: absolute), and the taxonomy does not change when every affinity is divided by one
+#: constant.
+MAX_AFFINITY = 1e6
 
 
 def sources_key(sources: Sources | list[str]) -> str:
@@ -35,17 +43,58 @@ def format_key(sources: Sources | list[str], target: str) -> str:
     return KEY_SEPARATOR.join((*sources, target))
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a task name in a release key, or None if it can.
+
+    Names are joined by ``__``, so a name must be non-empty, hold no ``__``, and neither
+    start nor end with ``_`` (``depth___rgb2mist`` could be ``depth_`` then ``rgb2mist``
+    or ``depth`` then ``_rgb2mist``); control characters and spaces are refused too.
+    """
+    if not name:
+        return "an empty name"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a name of {len(name)} characters (at most {MAX_NAME_LENGTH})"
+    if KEY_SEPARATOR in name:
+        return f"name {name!r} holds '__', the separator of names"
+    if name.startswith("_") or name.endswith("_"):
+        return f"name {name!r} starts or ends with '_', which makes keys ambiguous"
+    if not name.isprintable() or any(ch.isspace() for ch in name):
+        return f"name {name!r} holds spaces or control characters"
+    return None
+
+
 def parse_key(key: str) -> Key:
     """``(sources, target)`` of a release key; the last name is the target.
 
     ``"t__t"`` (a readout on t's own frozen encoder) parses as ``(("t",), "t")``; it is a
     candidate of its own, distinct from ``"self__t"`` (t's fully supervised network).
+
+    Raises:
+        AffinityError: a key with fewer than two names, an empty name (``"a____b"``), or a
+            name that starts or ends with ``_`` (``"depth___rgb2mist"`` is ambiguous).
     """
+    if not isinstance(key, str):
+        raise AffinityError(f"key {key!r} is not a string 'src1__src2__target'")
+    shown = key if len(key) <= 120 else f"{key[:100]}...({len(key)} characters)"
+    if len(key) > MAX_KEY_LENGTH:
+        raise AffinityError(f"key {shown!r} is longer than {MAX_KEY_LENGTH} characters")
     parts = key.split(KEY_SEPARATOR)
-    if len(parts) < 2 or not all(parts):
+    if len(parts) < 2:
         raise AffinityError(
-            f"key {key!r} is not in the release form 'source__target' or 'src1__src2__target'"
+            f"key {shown!r} is not in the release form 'source__target' or 'src1__src2__target'"
         )
+    if not all(parts):
+        raise AffinityError(
+            f"key {shown!r} has an empty name (a leading, trailing or doubled '__'); write "
+            "'src1__src2__target'"
+        )
+    for part in parts:
+        problem = name_problem(part)
+        if problem is not None:
+            raise AffinityError(
+                f"key {shown!r} is ambiguous or malformed: {problem}; task names must not "
+                "start or end with '_' (rename the task, e.g. 'depth_' to 'depth')"
+            )
     return tuple(parts[:-1]), parts[-1]
 
 
@@ -60,12 +109,16 @@ class FirstOrderMatrix(NamedTuple):
     values: npt.NDArray[np.float64]
 
 
-def _check_entry(sources: Sources, target: str, p: float) -> None:
-    where = f"entry {format_key(sources, target)!r}"
+def _check_entry(sources: Sources, target: str, p: object) -> None:
     if not sources or not target:
-        raise AffinityError(f"{where}: needs at least one source and a target")
-    if any(not s or "__" in s for s in (*sources, target)):
-        raise AffinityError(f"{where}: task names must be non-empty and contain no '__'")
+        raise AffinityError(
+            f"entry {sources!r} -> {target!r}: needs at least one source and a target"
+        )
+    for name in (*sources, target):
+        problem = name_problem(name) if isinstance(name, str) else "a name that is not text"
+        if problem is not None:
+            raise AffinityError(f"entry {sources!r} -> {target!r}: {problem}")
+    where = f"entry {format_key(sources, target)!r}"
     if target in BASELINES:
         raise AffinityError(f"{where}: {target!r} is a baseline and cannot be a target")
     if len(set(sources)) != len(sources):
@@ -74,6 +127,11 @@ def _check_entry(sources: Sources, target: str, p: float) -> None:
         raise AffinityError(f"{where}: 'self' and 'pixels' can only appear alone")
     if not (isinstance(p, float) and math.isfinite(p) and p >= 0.0):
         raise AffinityError(f"{where}: affinity must be a finite number >= 0, got {p!r}")
+    if p > MAX_AFFINITY:
+        raise AffinityError(
+            f"{where}: affinity {p:g} is above {MAX_AFFINITY:g}; AHP affinities lie in "
+            "[0, 1]: divide every value by one constant (the taxonomy does not change)"
+        )
 
 
 @dataclass(frozen=True)
@@ -92,18 +150,25 @@ class AffinityTable:
 
     def __post_init__(self) -> None:
         clean: dict[Key, float] = {}
-        seen: set[tuple[frozenset[str], str]] = set()
+        seen: dict[tuple[frozenset[str], str], Sources] = {}
         for (sources, target), p in self.entries.items():
             srcs = tuple(sources)
-            value = float(p) if isinstance(p, (int, float, np.floating)) else p
+            value: object = p
+            if isinstance(p, (int, float, np.floating, np.integer)) and not isinstance(p, bool):
+                try:
+                    value = float(p)
+                except OverflowError:
+                    value = math.inf
             _check_entry(srcs, target, value)
             ident = (frozenset(srcs), target)
             if ident in seen:
                 raise AffinityError(
-                    f"two entries for sources {sorted(srcs)} into {target!r}; keep one"
+                    f"entries {format_key(seen[ident], target)!r} and "
+                    f"{format_key(srcs, target)!r} name the same sources into {target!r}; "
+                    "keep one"
                 )
-            seen.add(ident)
-            clean[(srcs, target)] = value
+            seen[ident] = srcs
+            clean[(srcs, target)] = value  # type: ignore[assignment]
         object.__setattr__(self, "entries", clean)
 
     def __len__(self) -> int:

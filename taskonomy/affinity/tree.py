@@ -36,6 +36,11 @@ METHODS: tuple[str, ...] = get_args(Method)
 DEFAULT_NORMALISATION: Normalisation = "zlog"
 DEFAULT_METHOD: Method = "average"
 DEFAULT_METRIC = "cosine"
+#: The ``scipy.spatial.distance.pdist`` metrics meaningful for real-valued patterns.
+METRICS: tuple[str, ...] = (
+    "braycurtis", "canberra", "chebyshev", "cityblock", "correlation", "cosine",
+    "euclidean", "jensenshannon", "minkowski", "seuclidean", "sqeuclidean",
+)  # fmt: skip
 _EUCLIDEAN_ONLY = frozenset({"centroid", "median", "ward"})
 
 
@@ -66,6 +71,7 @@ class SimilarityTree:
             raise AffinityError(f"number of clusters must be an integer >= 1, got {k}")
         if len(self.labels) == 1:
             return [list(self.labels)]
+        k = min(k, len(self.labels))
         ids = dict(zip(self.labels, fcluster(self.linkage, t=k, criterion="maxclust"), strict=True))
         groups: dict[int, list[str]] = {}
         for name in self.leaf_order:
@@ -234,12 +240,22 @@ def similarity_tree(
         raise AffinityError("no source tasks with first-order transfers to cluster")
     if len(labels) == 1:
         return SimilarityTree(tuple(labels), np.zeros((0, 4)), method, metric, normalisation)
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise AffinityError(
+            f"unknown metric {str(metric)[:40]!r}; choose one of {', '.join(METRICS)}"
+        )
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             dist = pdist(patterns, metric=metric)
-    except ValueError as exc:
-        raise AffinityError(f"unknown or unusable metric {metric!r}: {exc}") from None
+    except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
+        raise AffinityError(f"unusable metric {metric!r} for this table: {exc}") from None
     # A pattern with no spread (cosine and correlation are undefined) is unlike any other.
     dist = np.nan_to_num(dist, nan=1.0 if metric in ("cosine", "correlation") else 0.0)
+    if not np.isfinite(dist).all():
+        raise AffinityError(
+            f"the {metric} distances between transfer-out patterns overflow; use the default "
+            "normalisation (zlog) or rescale the affinities"
+        )
     z = linkage(dist, method=method, optimal_ordering=len(labels) > 2)
     return SimilarityTree(tuple(labels), z, method, metric, normalisation)

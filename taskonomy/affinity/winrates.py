@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from taskonomy.affinity._input import show_path
 from taskonomy.affinity.release import read_release_dict
 from taskonomy.affinity.table import SELF, parse_key
 from taskonomy.errors import AffinityError
@@ -79,6 +80,6 @@ class WinRates:
 def load_winrates(gain: str | os.PathLike[str], quality: str | os.PathLike[str]) -> WinRates:
     """Read the two win-rate files (JSON or release pickles, keys in the release form)."""
     return WinRates(
-        _rates(read_release_dict(gain), str(gain)),
-        _rates(read_release_dict(quality), str(quality)),
+        _rates(read_release_dict(gain, "win rates (gain)"), show_path(gain)),
+        _rates(read_release_dict(quality, "win rates (quality)"), show_path(quality)),
     )

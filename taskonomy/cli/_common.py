@@ -37,6 +37,26 @@ def load(spec: Path, overrides: list[str] | None, workdir: Path | None = None) -
     return load_spec(spec, overrides or [], workdir=workdir)
 
 
+def check_size(loaded: LoadedSpec, calibration: dict[str, float] | None = None) -> None:
+    """Refuse a spec whose plan would exceed its ``max_jobs``, pointing at the setting's
+    line (a SpecError, exit code 2), before anything is built."""
+    from taskonomy.errors import SpecError
+    from taskonomy.planner.build import PlanSizeError, check_plan_size
+
+    try:
+        check_plan_size(loaded.spec, calibration)
+    except PlanSizeError as exc:
+        raise SpecError(loaded.describe(exc.path, exc.message)) from None
+
+
+def print_notes(loaded: LoadedSpec) -> None:
+    """The loader's notes (derived settings, settings without effect) on stderr."""
+    from taskonomy.cli._app import err_console
+
+    for note in loaded.notes:
+        err_console.print(f"[yellow]warning:[/] {note}", soft_wrap=True, markup=True)
+
+
 WinratesGainOpt = Annotated[
     Path | None,
     typer.Option(

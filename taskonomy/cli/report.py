@@ -14,6 +14,27 @@ from taskonomy.cli._common import WinratesGainOpt, WinratesQualityOpt
 _SOURCES = "a run's WORKDIR or --affinities FILE|paper|paper:1k|paper:16k"
 
 
+def _check_table(
+    affinities: str, gain: Path | None, quality: Path | None, orders: list[int] | None
+) -> None:
+    """Read and check an affinity table (and its win rates) before the report's plotting
+    modules are imported (about a second), so that a bad input fails at once."""
+    from taskonomy.affinity._input import show_path
+    from taskonomy.affinity.paper import load_source, resolve_affinities
+    from taskonomy.errors import AffinityError
+    from taskonomy.solvers.problem import check_solvable
+
+    source = resolve_affinities(affinities, gain, quality)
+    table, _ = load_source(source)
+    check_solvable(table, show_path(source.affinities))
+    bad = [k for k in orders or () if k > table.max_order]
+    if bad:
+        raise AffinityError(
+            f"--max-order {bad[0]} is not an order of {source.name}: its transfers have "
+            f"orders 1 to {table.max_order}"
+        )
+
+
 @app.command()
 def report(
     workdir: Annotated[
@@ -70,6 +91,8 @@ def report(
     (shipped for paper, paper:1k and paper:16k), and drawn the same way, without the
     sections only a run has. Needs no GPU and does not import torch.
     """
+    if affinities is not None and workdir is None and out is not None:
+        _check_table(affinities, winrates_gain, winrates_quality, max_order)
     from taskonomy.reports import ReportError, write_report, write_table_report
 
     if workdir is not None and affinities is not None:
@@ -79,9 +102,15 @@ def report(
             raise ReportError(
                 "--affinities needs --out DIR: a table has no work directory to write into"
             )
-        index = write_table_report(
-            affinities, out, gain=winrates_gain, quality=winrates_quality, orders=max_order
-        )
+        try:
+            index = write_table_report(
+                affinities, out, gain=winrates_gain, quality=winrates_quality, orders=max_order
+            )
+        except OSError as exc:
+            raise ReportError(
+                f"cannot write the report to {out}: {exc.strerror or exc}; give a writable "
+                "--out folder"
+            ) from None
     elif workdir is None:
         raise ReportError(f"nothing to report on: give {_SOURCES}")
     else:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from taskonomy.cli._app import app, console
-from taskonomy.cli._common import OverridesArg, SpecArg, load
+from taskonomy.cli._common import OverridesArg, SpecArg, check_size, load, print_notes
 from taskonomy.tasks import BUILTIN_TASKS, TASKONOMY_ONLY_TASKS
 
 
@@ -19,9 +19,12 @@ def validate(spec: SpecArg, overrides: OverridesArg = None) -> None:
     """Check a spec (and overrides) and print the task dictionary it defines.
 
     Exits 0 when valid, 2 with every problem listed (file, dotted path, YAML line,
-    valid choices) when not.
+    valid choices) when not; a spec whose plan would exceed its max_jobs is refused
+    too. Settings that cannot have the effect they ask for are warned about.
     """
     loaded = load(spec, overrides)
+    check_size(loaded)
+    print_notes(loaded)
     from taskonomy.spec import resolve_tasks
 
     tasks = resolve_tasks(loaded.spec)

@@ -70,8 +70,11 @@ def tree(
     from taskonomy.affinity.paper import resolve_affinities
     from taskonomy.affinity.release import load_affinities
     from taskonomy.affinity.tree import similarity_tree
+    from taskonomy.errors import AffinityError
     from taskonomy.tasks.families import builtin_family, task_label
 
+    if seed < 0 or seed >= 2**63:
+        raise AffinityError(f"--seed must be an integer in [0, 2^63), got {seed}")
     source = resolve_affinities(affinities)
     table = load_affinities(source.affinities)
     the_tree = similarity_tree(table, linkage, metric, normalisation)  # type: ignore[arg-type]

@@ -16,13 +16,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskonomy._hashing import content_hash
+from taskonomy.budgets import budget_label
+from taskonomy.errors import PlanError
 from taskonomy.kinds import JobKind
 from taskonomy.planner.cost import CostModel
 from taskonomy.planner.graph import execution_order
 from taskonomy.planner.jobs import Job, Plan, Resources, job_hash
-from taskonomy.planner.pruning import slot_count
+from taskonomy.planner.pruning import PlanSize, plan_size, slot_count
 from taskonomy.spec.models import Spec, StageTraining
 from taskonomy.spec.rules import ResolvedTask, resolve_tasks
+
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "PlanSizeError",
+    "budget_label",
+    "build_plan",
+    "check_plan_size",
+    "derive_seed",
+]
 
 #: Default neutral resources per job kind: (gpus, cpus, mem_gb, time_min).
 DEFAULT_RESOURCES: dict[JobKind, tuple[int, int, float, int]] = {
@@ -46,8 +57,60 @@ def derive_seed(base: int, job_id: str) -> int:
     return int(content_hash({"seed": base, "job": job_id})[:8], 16)
 
 
-def budget_label(budget: float) -> str:
-    return f"{budget:g}"
+class PlanSizeError(PlanError):
+    """The spec would compile to more jobs than its ``max_jobs``.
+
+    Attributes:
+        path: the spec setting that contributes most (to point the user at its line).
+        message: the explanation, without the location.
+    """
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(f"{'.'.join(map(str, path))}: {message}")
+        self.path = path
+        self.message = message
+
+
+def check_plan_size(spec: Spec, calibration: Mapping[str, float] | None = None) -> PlanSize:
+    """Count ``spec``'s plan in closed form and refuse it above ``spec.max_jobs``.
+
+    Raises:
+        PlanSizeError: with the counts, the estimated GPU-hours, the setting that
+            drives the count and how to raise the limit.
+    """
+    size = plan_size(spec, resolve_tasks(spec))
+    if size.total <= spec.max_jobs:
+        return size
+    cost = CostModel(spec, dict(calibration or {}))
+    splits, training = spec.dataset.splits, spec.training
+    per_transfer = cost.training_seconds(JobKind.TRANSFER, training.transfer, splits.transfer_train)
+    per_eval = cost.forward_seconds(JobKind.EVALUATE, splits.test)
+    hours = (sum(size.transfers.values()) * per_transfer + size.evaluations * per_eval) / 3600
+    higher = sum(n for k, n in size.transfers.items() if k >= 2)
+    by_order = ", ".join(f"order {k}: {n:,}" for k, n in size.transfers.items())
+    if size.taxonomies > higher and size.taxonomies > size.transfers.get(1, 0):
+        path: tuple[str | int, ...] = ("taxonomy", "budgets")
+        fix = "solve fewer budgets or orders (e.g. taxonomy.budgets=1-26)"
+    elif higher:
+        path = ("transfers", "max_order")
+        fix = "lower transfers.max_order or transfers.beam (the paper: max_order 4, beam 5)"
+    else:
+        path = ("tasks",)
+        fix = "use fewer tasks"
+    raise PlanSizeError(
+        path,
+        f"the plan would have {size.total:,} jobs, more than max_jobs {spec.max_jobs:,} "
+        f"(transfers by {by_order}; {size.evaluations:,} evaluations; "
+        f"{size.taxonomies:,} taxonomies), an estimated {hours:,.1f} GPU-hours of "
+        f"transfers and evaluations; {fix}, or raise the limit with max_jobs="
+        f"{_round_up(size.total)} if you mean it",
+    )
+
+
+def _round_up(n: int) -> int:
+    """``n`` rounded up to two significant digits (a limit worth typing)."""
+    step: int = 10 ** max(0, len(str(n)) - 2)
+    return -(-n // step) * step
 
 
 class _Builder:
@@ -132,7 +195,12 @@ class _Builder:
 
 
 def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Plan:
-    """Compile ``spec`` into a :class:`Plan` (pure; see the module docstring)."""
+    """Compile ``spec`` into a :class:`Plan` (pure; see the module docstring).
+
+    Raises:
+        PlanSizeError: the plan would have more than ``spec.max_jobs`` jobs.
+    """
+    check_plan_size(spec, calibration)
     b = _Builder(spec, calibration or {})
     splits = spec.dataset.splits
     sources = [t for t in b.tasks if t.is_source]

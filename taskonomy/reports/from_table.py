@@ -10,6 +10,7 @@ a run has. No torch is imported; the solver is the only thing a run's report doe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,11 +59,14 @@ def table_results(
             win-rate file was given.
         ReportError: an order above the table's highest, or a budget below 0.
     """
+    from taskonomy.affinity._input import show_path
     from taskonomy.affinity.paper import load_source, resolve_affinities
     from taskonomy.solvers import solutions_to_json, solve_sweep
+    from taskonomy.solvers.problem import check_solvable
 
     source = resolve_affinities(value, gain, quality)
     table, winrates = load_source(source)
+    check_solvable(table, show_path(source.affinities))
     top = table.max_order
     ks = sorted(set(orders or ())) or list(range(1, min(top, DEFAULT_MAX_ORDER) + 1))
     bad = [k for k in ks if k < 1 or k > top]
@@ -72,7 +76,7 @@ def table_results(
             f"orders 1 to {top}"
         )
     bs = sorted({float(b) for b in budgets or range(1, len(table.sources) + 1)})
-    if not bs or bs[0] < 0:
+    if not bs or bs[0] < 0 or not math.isfinite(bs[-1]):
         raise ReportError(f"budgets must be numbers >= 0, got {bs[:1] or 'none'}")
     solved = solve_sweep(table, bs, ks, solver=solver)
     doc = solutions_to_json(solved, winrates)

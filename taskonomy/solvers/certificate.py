@@ -13,8 +13,13 @@ from collections.abc import Mapping, Sequence
 from taskonomy.errors import SolverError
 from taskonomy.solvers.problem import Edge, TaxonomyProblem
 
-#: Absolute tolerance of the budget and objective checks.
+#: Tolerance of the budget and objective checks: absolute up to 1, relative above.
 TOLERANCE = 1e-6
+
+
+def tolerance(value: float) -> float:
+    """The tolerance of a check against ``value`` (:data:`TOLERANCE`, relative above 1)."""
+    return TOLERANCE * max(1.0, abs(value))
 
 
 class CertificateError(SolverError):
@@ -59,10 +64,10 @@ def certify(
     if extra:
         raise CertificateError(f"edges chosen into unknown targets {sorted(extra)}")
     cost = math.fsum(problem.label_costs[s] for s in on)
-    if cost > problem.budget + TOLERANCE:
+    if cost > problem.budget + tolerance(problem.budget):
         raise CertificateError(f"label cost {cost:g} exceeds the budget {problem.budget:g}")
     objective = math.fsum(problem.value(chosen[t][0]) for t in problem.targets)
-    if claimed_objective is not None and abs(objective - claimed_objective) > TOLERANCE:
+    if claimed_objective is not None and abs(objective - claimed_objective) > tolerance(objective):
         raise CertificateError(
             f"objective recomputed from the affinities is {objective:.9g}, "
             f"the solver claimed {claimed_objective:.9g}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -42,19 +43,36 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+#: The largest label cost or importance accepted: the solvers' tolerances are absolute
+#: (1e-6 and below), so weights far apart in scale would lose exactness.
+MAX_WEIGHT = 1e6
+
+
 def _check_weights(
     what: str, values: Mapping[str, float], known: list[str], kind: str, positive: bool
 ) -> None:
     for name, value in values.items():
         if name not in known:
+            shown = list(known[:30]) + (["..."] if len(known) > 30 else [])
             raise SolverError(
                 f"{what} given for {name!r}, which is not a {kind} in the affinities"
-                f"{_did_you_mean(name, known)} ({kind}s: {', '.join(known)})"
+                f"{_did_you_mean(name, known)} ({kind}s: {', '.join(shown)})"
             )
-        v = float(value)
-        if not math.isfinite(v) or v < 0 or (positive and v == 0):
-            bound = "> 0" if positive else ">= 0"
-            raise SolverError(f"{what} of {name!r} must be a finite number {bound}, got {value}")
+        bound = "> 0" if positive else ">= 0"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise SolverError(
+                f"{what} of {name!r} must be a number {bound} and at most {MAX_WEIGHT:g}, "
+                f"got {value!r}"
+            )
+        try:
+            v = float(value)
+        except OverflowError:
+            v = math.inf
+        if not math.isfinite(v) or v < 0 or (positive and v == 0) or v > MAX_WEIGHT:
+            raise SolverError(
+                f"{what} of {name!r} must be a finite number {bound} and at most "
+                f"{MAX_WEIGHT:g}, got {value!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -85,8 +103,9 @@ class TaxonomyProblem:
             for e in self.candidate_edges:
                 groups.setdefault(e.target, []).append(e)
             object.__setattr__(self, "by_target", {t: tuple(g) for t, g in groups.items()})
-        if isinstance(self.max_order, bool) or self.max_order < 1:
-            raise SolverError(f"max order must be an integer >= 1, got {self.max_order}")
+        order = self.max_order
+        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 2**31:
+            raise SolverError(f"max order must be an integer >= 1, got {order!r}")
         if not math.isfinite(self.budget) or self.budget < 0:
             raise SolverError(f"budget must be a finite number >= 0, got {self.budget}")
 
@@ -149,3 +168,49 @@ class TaxonomyProblem:
         """Targets with no selectable edge at all (only baselines, or order too low)."""
         k = self.max_order
         return [t for t in self.targets if not any(e.order <= k for e in self.by_target[t])]
+
+
+def targets_without_candidates(table: AffinityTable) -> list[str]:
+    """Targets with no taxonomy edge of any order: only the scratch baseline, or only
+    ``self`` for a task that is not a source. No taxonomy can cover them."""
+    source_set = set(table.sources)
+    covered = {
+        t
+        for srcs, t in table.entries
+        if not (BASELINES & set(srcs)) or (srcs == (SELF,) and t in source_set)
+    }
+    return [t for t in table.targets if t not in covered]
+
+
+def check_solvable(table: AffinityTable, where: str) -> None:
+    """Refuse a table some target of which no taxonomy can cover (every instance would
+    be infeasible).
+
+    Raises:
+        SolverError: naming ``where`` and the targets.
+    """
+    if not table.targets:
+        raise SolverError(f"{where}: the affinity table is empty: no target to solve")
+    lost = targets_without_candidates(table)
+    if lost:
+        shown = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+        raise SolverError(
+            f"{where}: targets {shown} have no candidate transfer (only the scratch baseline "
+            "'pixels__<target>', or 'self' for a task that is no source), so every taxonomy "
+            "would be infeasible; add transfers into them or remove their entries"
+        )
+
+
+def check_weights(
+    table: AffinityTable,
+    label_costs: Mapping[str, float] | None = None,
+    importance: Mapping[str, float] | None = None,
+) -> None:
+    """Check label costs (sources, finite, >= 0) and importances (targets, finite, > 0)
+    against ``table``, as :meth:`TaxonomyProblem.from_table` does.
+
+    Raises:
+        SolverError: naming the first bad task and value.
+    """
+    _check_weights("label cost", label_costs or {}, table.sources, "source", positive=False)
+    _check_weights("importance", importance or {}, table.targets, "target", positive=True)

@@ -16,9 +16,13 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from taskonomy.spec.rules import SpecRuleError
+from taskonomy.spec.types import shorten
 from taskonomy.tasks.registry import suggest
 
 Loc = tuple[str | int, ...]
+
+#: The most problems one message lists.
+MAX_LISTED = 30
 
 
 def _model_fields_at(loc: Loc) -> list[str] | None:
@@ -62,6 +66,18 @@ def _unwrap(annotation: Any, key: str | int | None) -> Any:
     return None
 
 
+#: What each pattern of the spec models asks for, in words.
+_PATTERNS = {
+    r"^[A-Za-z0-9][A-Za-z0-9_.,+-]*$": "must be a SLURM name: letters, digits and "
+    "_ . , + - (no spaces, quotes or control characters)",
+    r"^--[A-Za-z0-9][A-Za-z0-9_-]*(=[^\x00-\x1f\x7f]*)?$": "must be one long sbatch "
+    "option on one line, '--name=value' or '--name' (e.g. '--constraint=a100')",
+    r"^[^/\x00-\x1f\x7f]+$": "must be a folder name: no '/' and no control characters",
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "must be letters, digits, '_', '.' and '-', "
+    "starting with a letter or digit",
+}
+
+
 def _choices(error: ErrorDetails) -> list[str]:
     expected = str((error.get("ctx") or {}).get("expected", ""))
     return re.findall(r"'([^']*)'", expected)
@@ -81,16 +97,20 @@ def _explain(error: ErrorDetails) -> tuple[Loc, str]:
     elif kind == "extra_forbidden":
         key = str(loc[-1])
         fields = _model_fields_at(loc[:-1]) or []
-        message = f"unknown key {key!r}{suggest(key, fields)}"
+        message = f"unknown key {shorten(key, 40)!r}{suggest(key[:100], fields)}"
         if fields:
             message += f" Valid keys here: {', '.join(fields)}"
     elif kind in ("literal_error", "enum"):
         choices = _choices(error)
         given = error.get("input")
-        hint = suggest(str(given), choices) if isinstance(given, str) else ""
-        message = f"{given!r} is not allowed{hint} Choose one of: {', '.join(choices)}"
+        hint = suggest(given[:100], choices) if isinstance(given, str) else ""
+        shown = shorten(given, 40) if isinstance(given, str) else shorten(repr(given), 40)
+        message = f"{shown!r} is not allowed{hint} Choose one of: {', '.join(choices)}"
     elif kind == "missing":
         message = "is required but missing"
+    elif kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        message = _PATTERNS.get(pattern, message)
     return loc, message
 
 
@@ -102,18 +122,23 @@ def describe_errors(
 ) -> str:
     """One message listing every problem in ``exc``."""
     lines = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:MAX_LISTED]:
         loc, message = _explain(error)
         loc = tuple(part for part in loc if part != "[key]")  # pydantic's marker for dict keys
-        dotted = ".".join(map(str, loc)) or "(top level)"
-        where = _where(loc, line_of, overridden)
+        dotted = ".".join(shorten(str(part), 40) for part in loc) or "(top level)"
+        where = where_of(loc, line_of, overridden)
         lines.append(f"  - {dotted}{where}: {message}")
-    head = f"invalid spec {source!r} ({len(lines)} problem{'s' if len(lines) > 1 else ''}):"
+    if len(errors) > MAX_LISTED:
+        lines.append(f"  - ... and {len(errors) - MAX_LISTED:,} more")
+    n = len(errors)
+    head = f"invalid spec {source!r} ({n:,} problem{'s' if n > 1 else ''}):"
     return "\n".join([head, *lines])
 
 
-def _where(loc: Loc, line_of: Callable[[Loc], int | None], overridden: dict[Loc, str]) -> str:
-    for path, text in overridden.items():
+def where_of(loc: Loc, line_of: Callable[[Loc], int | None], overridden: dict[Loc, str]) -> str:
+    """`` (set by override '...')`` when an override set ``loc``, else `` (line N)``."""
+    for path, text in reversed(overridden.items()):
         if loc[: len(path)] == path or (loc and path[: len(loc)] == loc):
             return f" (set by override {text!r})"
     line = line_of(loc)

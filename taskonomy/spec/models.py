@@ -1,34 +1,41 @@
 """The experiment spec: pydantic models of what a user writes in YAML or builds in Python.
 
 Every model forbids unknown keys (a typo is an error, not a silently ignored setting) and
-is frozen, so a validated spec is a value that can be hashed and compared. Cross-field
-rules live in :mod:`taskonomy.spec.rules`; loading, overrides and error formatting in
+is frozen, so a validated spec is a value that can be hashed and compared. Every number
+has a finite range and every string is printable (:mod:`taskonomy.spec.types`). Each
+field's docstring is its description in ``taskonomy schema``. Cross-field rules live in
+:mod:`taskonomy.spec.rules`; loading, overrides and error formatting in
 :mod:`taskonomy.spec.loading`.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from taskonomy.budgets import parse_budgets
+from taskonomy.budgets import budget_label, parse_budgets
 from taskonomy.kinds import JobKind
+from taskonomy.spec import types as ty
 from taskonomy.tasks.bank import Role
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True
+    )
 
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*(?<!_)$")
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+#: The most jobs a plan may have unless the spec raises ``max_jobs`` (the paper's: 2,513).
+DEFAULT_MAX_JOBS = 20_000
 
 
 class TaskSpec(_Model):
-    """One task of the dictionary ``V = S ∪ T``.
+    """One task of the dictionary ``V = S ∪ T``: a built-in task name, or a mapping.
 
     ``kind`` names a built-in task (``taskonomy tasks`` lists them) or a user task as an
     import path ``package.module:OBJECT``; it defaults to ``name``. ``role``,
@@ -37,10 +44,16 @@ class TaskSpec(_Model):
     """
 
     name: Name
-    kind: str | None = None
+    """The task's name in this spec: lower-case letters, digits and single underscores,
+    starting with a letter and not ending with '_' (names are joined by '__' in keys)."""
+    kind: Annotated[ty.Text, Field(min_length=1, max_length=200)] | None = None
+    """A built-in task (`taskonomy tasks`) or `package.module:OBJECT`; default: name."""
     role: Role | None = None
-    label_cost: Annotated[float, Field(ge=0)] | None = None
-    importance: Annotated[float, Field(gt=0)] = 1.0
+    """source (may be supervised), target (must be solved) or both; default: the kind's."""
+    label_cost: ty.LabelCost | None = None
+    """What supervising this task costs against the budget (l_s); default: the kind's."""
+    importance: ty.Importance = 1.0
+    """The weight of this target in the taxonomy objective (r_t)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -50,10 +63,11 @@ class TaskSpec(_Model):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _NAME.match(value) or "__" in value:
+        if not _NAME.match(value):
             raise ValueError(
-                f"task name {value!r} must be lower-case letters, digits and single "
-                "underscores, starting with a letter (names form release keys joined by '__')"
+                f"task name {ty.shorten(value)!r} must be lower-case letters, digits and "
+                "single underscores, starting with a letter and not ending with '_' "
+                "(names form release keys joined by '__')"
             )
         if value in ("self", "pixels"):
             raise ValueError(f"{value!r} is reserved for a baseline candidate; rename the task")
@@ -64,23 +78,35 @@ class TaskSpec(_Model):
         return self.kind or self.name
 
 
+Split = Literal["encoder_train", "transfer_train", "test"]
+
+
 class SplitSizes(_Model):
     """Images per split: Stage I trains on the large split, Stage II on the small one."""
 
-    encoder_train: Annotated[int, Field(ge=1)] = 2000
-    transfer_train: Annotated[int, Field(ge=1)] = 500
-    test: Annotated[int, Field(ge=1)] = 500
+    encoder_train: ty.Images = 2000
+    """Images to train the task-specific encoders on (Stage I)."""
+    transfer_train: ty.Images = 500
+    """Images to train transfers and scratch baselines on (Stage II)."""
+    test: ty.Images = 500
+    """Images every model is evaluated on (the tournaments of Stage III)."""
 
 
 class DatasetSpec(_Model):
     """Where images come from: the bundled generator (``mini``) or a Taskonomy directory."""
 
     kind: Literal["mini", "taskonomy"] = "mini"
-    root: Path | None = None
-    buildings: dict[Literal["encoder_train", "transfer_train", "test"], list[str]] | None = None
-    image_size: Annotated[int, Field(ge=16, le=1024)] = 64
+    """mini: generated indoor scenes; taskonomy: the real release under root."""
+    root: ty.SafePath | None = None
+    """The Taskonomy directory (one folder per building); needed by kind taskonomy."""
+    buildings: dict[Split, list[ty.Building]] | None = None
+    """Buildings per split (kind taskonomy only); default: chosen from the seed."""
+    image_size: Annotated[int, Field(ge=16, le=1024), ty.NUMBER] = 64
+    """Image side in pixels, a multiple of 16."""
     splits: SplitSizes = SplitSizes()
-    seed: int | None = None
+    """Images per split."""
+    seed: ty.Seed | None = None
+    """Seed of the dataset (rendering, building choice); default: the spec's seed."""
 
     @model_validator(mode="after")
     def _root_for_taskonomy(self) -> DatasetSpec:
@@ -98,27 +124,40 @@ class EncoderSpec(_Model):
     """The task-specific encoder trunk."""
 
     family: Literal["resnet_mini", "resnet50"] = "resnet_mini"
-    width: Annotated[int, Field(ge=4, le=512)] = 32
-    blocks: list[Annotated[int, Field(ge=1, le=8)]] = Field(default=[1, 1, 1], min_length=1)
+    """The architecture: a small ResNet for the mini data, or the paper's ResNet-50."""
+    width: Annotated[int, Field(ge=4, le=512), ty.NUMBER] = 32
+    """Channels of the first stage (doubled per stage)."""
+    blocks: list[Annotated[int, Field(ge=1, le=8), ty.NUMBER]] = Field(
+        default=[1, 1, 1], min_length=1, max_length=8
+    )
+    """Residual blocks per stage; each stage halves the resolution."""
 
 
 class RepresentationSpec(_Model):
     """The frozen representation ``channels x size x size`` (paper: 8 x 16 x 16 at 256 px)."""
 
-    channels: Annotated[int, Field(ge=1, le=512)] = 8
-    size: Annotated[int, Field(ge=1, le=128)] = 8
+    channels: Annotated[int, Field(ge=1, le=512), ty.NUMBER] = 8
+    """Channels of the frozen representation."""
+    size: Annotated[int, Field(ge=1, le=128), ty.NUMBER] = 8
+    """Side of the representation's grid; image_size / size must be a power of two."""
 
 
 class ReadoutSpec(_Model):
     """The transfer readout: two conv layers with batch norm, then the target's decoder."""
 
-    hidden: Annotated[int, Field(ge=4, le=1024)] = 64
+    hidden: Annotated[int, Field(ge=4, le=1024), ty.NUMBER] = 64
+    """Channels of the readout's hidden layers."""
 
 
 class ModelSpec(_Model):
+    """The networks: encoder trunk, frozen representation and transfer readout."""
+
     encoder: EncoderSpec = EncoderSpec()
+    """The encoder trunk every task-specific network uses."""
     representation: RepresentationSpec = RepresentationSpec()
+    """The frozen representation transfers read."""
     readout: ReadoutSpec = ReadoutSpec()
+    """The transfer readout."""
 
 
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -127,13 +166,20 @@ Precision = Literal["fp32", "bf16", "fp16"]
 class StageTraining(_Model):
     """Training settings of one stage; give ``steps`` or ``epochs``, not both."""
 
-    steps: Annotated[int, Field(ge=0)] | None = None
-    epochs: Annotated[float, Field(gt=0)] | None = None
-    batch_size: Annotated[int, Field(ge=1)] = 32
-    lr: Annotated[float, Field(gt=0)] = 1e-3
-    weight_decay: Annotated[float, Field(ge=0)] = 1e-4
+    steps: ty.Steps | None = None
+    """Optimiser steps (0: no training)."""
+    epochs: ty.Epochs | None = None
+    """Passes over the stage's training split, instead of steps."""
+    batch_size: ty.BatchSize = 32
+    """Images per step."""
+    lr: ty.LearningRate = 1e-3
+    """AdamW learning rate."""
+    weight_decay: ty.WeightDecay = 1e-4
+    """AdamW weight decay."""
     precision: Precision = "fp32"
-    seed: int | None = None
+    """Arithmetic precision of training."""
+    seed: ty.Seed | None = None
+    """Seed of this stage's jobs; default: the spec's seed."""
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> StageTraining:
@@ -147,18 +193,23 @@ def _stage(steps: int) -> StageTraining:
 
 
 class TrainingSpec(_Model):
+    """Training settings of the three kinds of network."""
+
     encoder: StageTraining = _stage(1000)
+    """Stage I: the task-specific encoders."""
     transfer: StageTraining = _stage(300)
+    """Stage II: the transfer readouts (every order)."""
     scratch: StageTraining = _stage(300)
+    """Stage II: the scratch baselines, trained from pixels on the transfer split."""
 
 
 class Baselines(_Model):
     """Extra players in every target's tournament."""
 
     scratch: bool = True
+    """A network trained from scratch on the transfer split."""
     self_: bool = Field(True, alias="self")
-
-    model_config = ConfigDict(populate_by_name=True)
+    """The target's own fully supervised network (targets that are sources)."""
 
 
 class TransfersSpec(_Model):
@@ -169,12 +220,19 @@ class TransfersSpec(_Model):
     ``beam_per_order`` overrides the width for one order (the release used 6 at order 4).
     """
 
-    max_order: Annotated[int, Field(ge=1, le=8)] = 1
-    beam: Annotated[int, Field(ge=1, le=26)] = 5
-    beam_per_order: dict[Annotated[int, Field(ge=2, le=8)], Annotated[int, Field(ge=1)]] = {}
+    max_order: ty.Order = 1
+    """The highest transfer order trained (sources per transfer), 1 to 8."""
+    beam: ty.Beam = 5
+    """How many of a target's best first-order sources higher orders combine."""
+    # keys may be text: JSON (spec.json, editors) writes every key as a string
+    beam_per_order: dict[Annotated[int, Field(ge=2, le=8)], ty.Beam] = {}
+    """The beam of one order, overriding beam (e.g. {4: 6})."""
     include_own_encoder: bool = False
+    """Also train t -> t from t's own frozen encoder."""
     baselines: Baselines = Baselines()
+    """Which baselines join every target's tournament."""
     cache_features: bool = True
+    """Cache every source's frozen representation once (fp16) instead of recomputing."""
 
     def beam_for(self, order: int) -> int:
         return self.beam_per_order.get(order, self.beam)
@@ -184,8 +242,15 @@ Solver = Literal["auto", "highs", "cbc", "gurobi"]
 
 
 class SolverOptions(_Model):
-    time_limit_s: Annotated[float, Field(gt=0)] | None = None
-    threads: Annotated[int, Field(ge=1)] | None = None
+    """Limits handed to the BIP solver."""
+
+    time_limit_s: ty.TimeLimitS | None = None
+    """Seconds per taxonomy before the solver stops with a time-limit status."""
+    threads: ty.Threads | None = None
+    """Solver threads; default: the solver's own choice."""
+
+
+BudgetsInput = Annotated[list[ty.Budget], Field(min_length=1)] | str | ty.Budget | None
 
 
 class TaxonomySpec(_Model):
@@ -198,16 +263,38 @@ class TaxonomySpec(_Model):
     cluster comes back; 0 leaves it out.
     """
 
-    budgets: list[Annotated[float, Field(gt=0)]] | None = None
-    orders: list[Annotated[int, Field(ge=1)]] | None = None
+    budgets: list[ty.Budget] | None = Field(None, min_length=1)
+    """Supervision budgets: a list, a range '1-26', a stepped range '2-10:2' or a comma
+    list '1,3,5'; default: 1 to the number of sources."""
+    orders: list[ty.Order] | None = Field(None, min_length=1)
+    """Taxonomy orders to solve (at most transfers.max_order); default: 1 to max_order."""
     solver: Solver = "auto"
+    """The BIP backend; auto takes the best one installed."""
     solver_options: SolverOptions = SolverOptions()
-    bootstrap: Annotated[int, Field(ge=0, le=100_000)] = 200
+    """Limits handed to the solver."""
+    bootstrap: ty.Resamples = 200
+    """Bootstrap resamples of the test images for edge and cluster support (0: none)."""
 
-    @field_validator("budgets", mode="before")
+    @field_validator("budgets", mode="before", json_schema_input_type=BudgetsInput)
     @classmethod
     def _parse_budgets(cls, value: Any) -> Any:
-        return parse_budgets(value) if isinstance(value, (str, int, float)) else value
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return parse_budgets(value)
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _distinct_labels(cls, value: list[float] | None) -> list[float] | None:
+        seen: dict[str, float] = {}
+        for budget in value or []:
+            label = budget_label(budget)
+            if label in seen and seen[label] != budget:
+                raise ValueError(
+                    f"budgets {seen[label]!r} and {budget!r} both read as {label!r} "
+                    "(budgets are told apart to 6 significant digits); drop one"
+                )
+            seen[label] = budget
+        return value
 
 
 class ResourceSpec(_Model):
@@ -216,34 +303,50 @@ class ResourceSpec(_Model):
     ``slurm_*`` fields are read by the SLURM executor only.
     """
 
-    gpus: Annotated[int, Field(ge=0)] | None = None
-    cpus: Annotated[int, Field(ge=1)] | None = None
-    mem_gb: Annotated[float, Field(gt=0)] | None = None
-    time_min: Annotated[int, Field(ge=1)] | None = None
-    slurm_partition: str | None = None
-    slurm_jobs_per_task: Annotated[int, Field(ge=1)] | None = None
+    gpus: ty.Gpus | None = None
+    """GPUs per job."""
+    cpus: ty.Cpus | None = None
+    """CPU cores per job."""
+    mem_gb: ty.MemGb | None = None
+    """Memory per job, in GB."""
+    time_min: ty.TimeMin | None = None
+    """Time limit per job, in minutes."""
+    slurm_partition: ty.SlurmName | None = None
+    """The SLURM partition of this kind's arrays; default: executor.slurm_partition."""
+    slurm_jobs_per_task: ty.JobsPerTask | None = None
+    """Jobs of this kind packed into one array task."""
 
 
 class ExecutorSpec(_Model):
     """Where the job graph runs: this machine (``local``) or a SLURM cluster."""
 
     kind: Literal["local", "slurm"] = "local"
+    """local: this machine; slurm: job arrays through submitit."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    #: Torch threads per job process; None: the CPUs the process is allotted (affinity
-    #: mask, SLURM_CPUS_PER_TASK, cgroup quota), see taskonomy.models.device.
-    threads: Annotated[int, Field(ge=1)] | None = None
+    """The torch device of training jobs; auto takes CUDA when present."""
+    threads: ty.Threads | None = None
+    """Torch threads per job process; default: the CPUs the process is allotted (affinity
+    mask, SLURM_CPUS_PER_TASK, cgroup quota)."""
     resources: dict[JobKind, ResourceSpec] = {}
-    slurm_partition: str | None = None
-    slurm_account: str | None = None
-    slurm_qos: str | None = None
-    slurm_array_parallelism: Annotated[int, Field(ge=1)] | None = None
-    slurm_jobs_per_task: Annotated[int, Field(ge=1)] | None = None
-    slurm_extra_flags: list[str] = []
-    slurm_max_retries: Annotated[int, Field(ge=0)] = 2
-    #: After an out-of-memory kill, resubmit in the same run with ``mem x factor`` (off: None).
-    slurm_oom_mem_factor: Annotated[float, Field(gt=1)] | None = None
-    #: The most memory an out-of-memory retry may ask for (GB).
-    slurm_max_mem_gb: Annotated[float, Field(gt=0)] | None = None
+    """Resources per job kind, over the defaults."""
+    slurm_partition: ty.SlurmName | None = None
+    """The SLURM partition (sbatch --partition)."""
+    slurm_account: ty.SlurmName | None = None
+    """The SLURM account (sbatch --account)."""
+    slurm_qos: ty.SlurmName | None = None
+    """The SLURM quality of service (sbatch --qos)."""
+    slurm_array_parallelism: ty.ArrayParallelism | None = None
+    """The most array tasks running at once (sbatch --array=...%N)."""
+    slurm_jobs_per_task: ty.JobsPerTask | None = None
+    """Jobs packed into one array task, for every kind."""
+    slurm_extra_flags: list[ty.ExtraFlag] = Field([], max_length=100)
+    """Further sbatch long options, '--name=value' or '--name' (e.g. '--constraint=a100')."""
+    slurm_max_retries: ty.Retries = 2
+    """Resubmissions of a job that failed for a cluster reason (preemption, node failure)."""
+    slurm_oom_mem_factor: ty.MemFactor | None = None
+    """After an out-of-memory kill, resubmit in the same run with mem x factor (off: None)."""
+    slurm_max_mem_gb: ty.MemGb | None = None
+    """The most memory an out-of-memory retry may ask for (GB)."""
 
 
 class Spec(_Model):
@@ -255,15 +358,36 @@ class Spec(_Model):
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
-    seed: int = 0
-    workdir: Path | None = None
-    tasks: list[TaskSpec] = Field(min_length=2)
+    """The experiment's name (letters, digits, '_', '.', '-'); the default workdir uses it."""
+    seed: ty.Seed = 0
+    """The seed every job's seed derives from."""
+    workdir: ty.SafePath | None = None
+    """The work directory, relative to the spec file; default: work/<name> beside it."""
+    tasks: list[TaskSpec] = Field(
+        min_length=2, max_length=1000, json_schema_extra={"minItems": 2, "maxItems": 1000}
+    )
+    """The task dictionary: built-in names, or mappings with name, kind, role, label_cost
+    and importance."""
     dataset: DatasetSpec = DatasetSpec()
+    """Where images come from."""
     model: ModelSpec = ModelSpec()
+    """The networks."""
     training: TrainingSpec = TrainingSpec()
+    """Training settings per stage."""
     transfers: TransfersSpec = TransfersSpec()
+    """Stage II: which transfers are trained."""
     taxonomy: TaxonomySpec = TaxonomySpec()
+    """Stage IV: which taxonomies are solved."""
     executor: ExecutorSpec = ExecutorSpec()
+    """Where the job graph runs."""
+    max_jobs: Annotated[int, Field(ge=1, le=10_000_000), ty.NUMBER] = DEFAULT_MAX_JOBS
+    """The most jobs the plan may have; a spec compiling to more is refused before it is
+    built, with the count and estimated cost. Raise it (e.g. max_jobs=100000) if you mean it."""
+
+    @field_validator("tasks", mode="before", json_schema_input_type=list[str | TaskSpec])
+    @classmethod
+    def _tasks(cls, value: Any) -> Any:
+        return value  # TaskSpec reads a bare name; this only declares it in the schema
 
     @model_validator(mode="after")
     def _rules(self) -> Spec:

@@ -129,3 +129,55 @@ def _check_representation(spec: Spec) -> None:
             f"{2 ** len(enc.blocks)}, but image_size {size} -> size {rep} needs {stride}: "
             "add a stage to model.encoder.blocks or raise the representation size",
         )
+
+
+def first_order_sources(spec: Spec, tasks: list[ResolvedTask]) -> dict[str, int]:
+    """Per target, how many first-order sources transfer into it."""
+    sources = [t.name for t in tasks if t.is_source]
+    own = spec.transfers.include_own_encoder
+    return {t.name: sum(1 for s in sources if s != t.name or own) for t in tasks if t.is_target}
+
+
+def spec_warnings(spec: Spec) -> list[str]:
+    """Settings of a valid spec that cannot have the effect they ask for."""
+    out: list[str] = []
+    tr, tax, ex = spec.transfers, spec.taxonomy, spec.executor
+    for order in sorted(tr.beam_per_order):
+        if order > tr.max_order:
+            out.append(
+                f"transfers.beam_per_order.{order} has no effect: transfers.max_order is "
+                f"{tr.max_order}, so no order-{order} transfer is trained"
+            )
+    n_first = max(first_order_sources(spec, resolve_tasks(spec)).values(), default=0)
+    if tr.max_order >= 2 and "beam" in tr.model_fields_set and tr.beam > n_first:
+        out.append(
+            f"transfers.beam {tr.beam} is more than the {n_first} first-order source(s) a "
+            f"target has; higher orders combine all {n_first}"
+        )
+    if "max_order" in tr.model_fields_set and tr.max_order > n_first:
+        out.append(
+            f"transfers.max_order {tr.max_order} is more than the {n_first} first-order "
+            f"source(s) a target has: no target gets a transfer of order above {n_first}"
+        )
+    if tax.orders is not None and tr.max_order > max(tax.orders):
+        unsolved = list(range(max(tax.orders) + 1, tr.max_order + 1))
+        out.append(
+            f"transfers of order {', '.join(map(str, unsolved))} are trained (transfers."
+            f"max_order {tr.max_order}) but taxonomy.orders {tax.orders} solves no taxonomy "
+            f"of that order; add them to taxonomy.orders (e.g. taxonomy.orders="
+            f"{list(range(1, tr.max_order + 1))}) or lower transfers.max_order"
+        )
+    if ex.kind == "local":
+        slurm = sorted(
+            name
+            for name in ("slurm_partition", "slurm_account", "slurm_qos", "slurm_jobs_per_task")
+            if getattr(ex, name) is not None
+        )
+        if slurm or ex.slurm_extra_flags or ex.slurm_array_parallelism is not None:
+            names = slurm + (["slurm_extra_flags"] if ex.slurm_extra_flags else [])
+            names += ["slurm_array_parallelism"] if ex.slurm_array_parallelism else []
+            out.append(
+                f"executor.{', executor.'.join(sorted(names))} has no effect with "
+                "executor.kind local (set executor.kind=slurm to use it)"
+            )
+    return out

@@ -54,7 +54,7 @@ def test_table_views() -> None:
     [
         ({"depth": 1.0}, "release form"),
         ({"self__pixels__depth": 1.0}, "only appear alone"),
-        ({"a__b__c": 1.0, "b__a__c": 2.0}, "two entries"),
+        ({"a__b__c": 1.0, "b__a__c": 2.0}, "name the same sources into"),
         ({"a__self": 1.0}, "baseline and cannot be a target"),
         ({"a__b": -1.0}, "finite number >= 0"),
     ],
@@ -111,7 +111,7 @@ def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path: Path) -> None:
     ("payload", "match"),
     [
         (pickle.dumps([1.0, 2.0]), "expected a mapping"),
-        (pickle.dumps({"a__b": "0.5"}), "expected a float"),
+        (pickle.dumps({"a__b": "0.5"}), "expected a finite number"),
         (pickle.dumps({"a__b": np.int8(1).dtype}), "not a safe affinity pickle"),
         (b"\x80\x04garbage", "not a safe affinity pickle"),
     ],

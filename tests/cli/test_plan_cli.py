@@ -208,3 +208,37 @@ def test_tasks_lists_every_task_the_spec_accepts(
     assert "geometric" in cells and "no" in cells  # its family; the mini generator cannot
     depth = next(r for r in rows if r.split("│")[1].strip() == "rgb2depth")
     assert "3d" in [c.strip() for c in depth.split("│")]
+
+
+def test_validate_and_plan_refuse_a_plan_too_large(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: counted before building; the message points at the setting and its line."""
+    paper = str(EXAMPLES / "taskonomy26.yaml")
+    for command in ("validate", "plan"):
+        assert main([command, paper, "transfers.beam=26", "transfers.max_order=8"]) == 2
+        err = capsys.readouterr().err.replace("\n", " ")
+        assert "taskonomy26.yaml" in err
+        assert "transfers.max_order (set by override 'transfers.max_order=8')" in err
+        assert "111,495,758 jobs, more than max_jobs 20,000" in err and "GPU-hours" in err
+    assert main(["validate", paper, "taxonomy.budgets=1-100000"]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "taxonomy.budgets (set by override" in err and "400,000 taxonomies" in err
+    assert main(["plan", str(spec_file), "max_jobs=5"]) == 2
+    assert "transfers.max_order (line 3)" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_plan_says_what_follows_from_an_override(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13: max_order=3 on the command line takes taxonomy.orders along, and says so."""
+    mini = str(EXAMPLES / "mini.yaml")
+    assert main(["plan", mini, "transfers.max_order=3", "-f", "json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["counts"]["taxonomy"] == 18  # 6 budgets x orders 1, 2, 3
+    assert any("taxonomy.orders follows transfers.max_order=3" in w for w in doc["warnings"])
+    assert "warning: taxonomy.orders follows" in captured.err.replace("\n", " ")
+    assert main(["validate", mini, "transfers.max_order=3", "taxonomy.orders=[1, 2]"]) == 0
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "transfers of order 3 are trained" in err and "solves no taxonomy" in err

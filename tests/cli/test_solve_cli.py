@@ -126,6 +126,73 @@ def test_user_errors_exit_2(
     assert match in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("solver", [b.name for b in BACKENDS if b.installed()])
+def test_a_time_limit_is_not_infeasibility(
+    solver: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: with a time limit too short to prove anything, feasible budgets came back
+    'infeasible' (and which ones changed run to run); they are 'time_limit' now."""
+    bigger = synthetic_table(n_targets=10, n_source_only=3, max_order=3, beam=4, seed=1)
+    path = tmp_path / "affinities.json"
+    path.write_text(json.dumps(bigger.to_release_dict()), encoding="utf-8")
+    for _ in range(3):
+        args = ["-a", str(path), "--budgets", "1-5", "--solver", solver, "--time-limit", "0.001"]
+        doc = _json(capsys, *args)
+        statuses = {s["status"] for s in doc["solutions"]}  # type: ignore[attr-defined]
+        assert statuses <= {"optimal", "time_limit"}, statuses
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "match"),
+    [
+        ('{"a__b": NaN}', [], "NaN is not a number"),
+        ('{"a__b": 0.5, "a__b": 0.25}', [], "key 'a__b' appears twice"),
+        ('{"depth___rgb2mist": 0.5}', [], "ambiguous"),
+        ('{"a____b": 0.5}', [], "empty name"),
+        ('{"a__b": 1e308}', [], "above 1e+06"),
+        ('{"pixels__x": 0.5, "a__y": 0.5}', [], "targets x have no candidate transfer"),
+        ('{"a__b": 0.5}', ["--budgets", "1-100000000"], "asks for 100,000,000 budgets"),
+        ('{"a__b": 0.5}', ["-k", str(10**30)], "out of range"),
+        ('{"a__b": 0.5}', ["--time-limit", "inf"], "finite number of seconds"),
+        ('{"a__b": 0.5}', ["--threads", "100000"], "more than 1024"),
+    ],
+)
+def test_hostile_inputs_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    args: list[str],
+    match: str,
+) -> None:
+    path = tmp_path / "affinities.json"
+    path.write_text(content, encoding="utf-8")
+    assert main(["solve", "-a", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err
+    if not args:
+        assert str(path) in " ".join(err.split())
+
+
+def test_a_malformed_run_record_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "affinities.json"
+    path.write_text(json.dumps(TABLE.to_release_dict()), encoding="utf-8")
+    record = tmp_path / "taxonomy.json"
+    for problem, match in [
+        ({"budgets": ["x"]}, "problem.budgets must be"),
+        ({"orders": [0]}, "problem.orders must be"),
+        ({"label_costs": {"task00": "cheap"}}, "label cost of 'task00' must be a number"),
+    ]:
+        record.write_text(json.dumps({"problem": problem}), encoding="utf-8")
+        assert main(["solve", "-a", str(path)]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert str(record) in err and match in err, err
+    record.write_text('{"problem": ', encoding="utf-8")
+    assert main(["solve", "-a", str(path)]) == 2
+    assert "invalid JSON" in capsys.readouterr().err
+
+
 def test_bad_costs_names_the_task(
     release_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

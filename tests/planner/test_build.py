@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan, execution_order
 from taskonomy.spec import Spec, load_spec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def tiny(**changes: object) -> Spec:
@@ -189,3 +193,28 @@ def test_resources_merge_spec_over_defaults() -> None:
     assert jobs["transfer/1/ae->rgb2depth"].resources.partition == "gpu"
     assert jobs["transfer/1/ae->rgb2depth"].resources.jobs_per_task == 4
     assert jobs["affinity/rgb2depth"].resources.gpus == 0
+
+
+def test_plans_that_explode_are_refused_before_building() -> None:
+    """Issue 14: beam 26 at order 8 is C(26, 8) slots per target; count, then refuse."""
+    import time
+
+    from taskonomy.planner.build import PlanSizeError, check_plan_size
+
+    paper = EXAMPLES / "taskonomy26.yaml"
+    start = time.perf_counter()
+    spec = load_spec(paper, ["transfers.beam=26", "transfers.max_order=8"]).spec
+    with pytest.raises(
+        PlanSizeError,
+        match=r"^transfers\.max_order: the plan would have 111,495,758 jobs, more than "
+        r"max_jobs 20,000 .*order 8: 34,370,050; .*GPU-hours.*raise the limit with max_jobs=",
+    ):
+        build_plan(spec)
+    assert time.perf_counter() - start < 2.0
+    budgets = load_spec(paper, ["taxonomy.budgets=1-100000"]).spec
+    with pytest.raises(PlanSizeError, match=r"^taxonomy\.budgets: .*400,000 taxonomies"):
+        build_plan(budgets)
+    raised = load_spec(EXAMPLES / "mini.yaml", ["max_jobs=326"]).spec
+    assert check_plan_size(raised).total == len(build_plan(raised)) == 326
+    with pytest.raises(PlanSizeError, match=r"326 jobs, more than max_jobs 325"):
+        build_plan(load_spec(EXAMPLES / "mini.yaml", ["max_jobs=325"]).spec)

@@ -191,3 +191,19 @@ def test_bind_slot_enumerates_exactly_the_slots(n: int, order: int, beam: int) -
         assert set(sources) <= set(allowed)
     if count:
         assert bound[0] == tuple(ranked[:order])
+
+
+@given(dictionaries())
+@PROPS
+def test_plan_size_counts_the_plan_before_it_is_built(data: dict[str, Any]) -> None:
+    """Property: the closed-form count the planner refuses by equals the built plan."""
+    from taskonomy.planner.pruning import plan_size
+    from taskonomy.spec import resolve_tasks
+
+    spec = Spec.model_validate(data)
+    size = plan_size(spec, resolve_tasks(spec))
+    plan = build_plan(spec)
+    counts = plan.counts()
+    assert size.total == len(plan)
+    assert {str(k): v for k, v in size.transfers.items() if v} == counts["transfer"]
+    assert size.evaluations == counts["evaluate"] and size.taxonomies == counts["taxonomy"]
