@@ -42,6 +42,7 @@ def run(
     *,
     workdir: str | Path | None = None,
     detach: bool = False,
+    wait: bool = False,
     console: Console | None = None,
     live: bool | None = None,
     on_start: Callable[[Any, Path], None] | None = None,
@@ -53,11 +54,19 @@ def run(
         overrides: ``dotted.key=value`` strings (with a path only).
         workdir: overrides the spec's work directory.
         detach: SLURM only: submit what can be submitted now and return.
+        wait: when another run holds the work directory, wait for it instead of
+            refusing (:func:`taskonomy.executor.lock.workdir_lock`).
         console: where the local executor draws progress (default: standard output).
         live: a live display (default: when the console is a terminal) or plain lines.
         on_start: called with the plan and work directory before anything runs.
+
+    Raises:
+        WorkdirBusyError: another live run holds the work directory (and not ``wait``).
+        DiskFullError: the disk lacks space; completed artifacts are kept.
     """
     from taskonomy import jobs
+    from taskonomy.executor.disk import disk_errors
+    from taskonomy.executor.lock import workdir_lock
     from taskonomy.executor.runner import prepare_workdir
     from taskonomy.executor.store import ArtifactStore
     from taskonomy.jobs.outputs import publish_outputs
@@ -69,24 +78,30 @@ def run(
         loaded = loaded_from_python(spec, workdir)
     else:
         loaded = load_spec(spec, overrides, workdir=workdir)
-    the_spec, plan, wd = prepare_workdir(loaded)
-    kind = the_spec.executor.kind
-    if detach and kind != "slurm":
+    if detach and loaded.spec.executor.kind != "slurm":
         raise TaskonomyError(
             "--detach needs executor.kind=slurm; the local executor runs in this process "
             "(leave out --detach, or add the override executor.kind=slurm)"
         )
-    if on_start is not None:
-        on_start(plan, wd)
-    if kind == "slurm":
-        from taskonomy.executor.slurm.executor import run_slurm
+    from taskonomy.executor.preflight import preflight
 
-        ok = bool(run_slurm(the_spec, plan, wd, detach=detach, bodies=jobs.BODIES_REF).ok)
-    else:
-        from taskonomy.executor.local import run_local
+    preflight(loaded.spec, loaded.workdir)  # every problem at once, before anything runs
+    # One run per work directory, from re-planning to publishing (the SLURM driver
+    # takes the same lock again, re-entrantly).
+    with workdir_lock(loaded.workdir, wait=wait), disk_errors(loaded.workdir):
+        the_spec, plan, wd = prepare_workdir(loaded)
+        if on_start is not None:
+            on_start(plan, wd)
+        if the_spec.executor.kind == "slurm":
+            from taskonomy.executor.slurm.executor import run_slurm
 
-        ok = run_local(the_spec, plan, wd, bodies=jobs.BODIES, console=console, live=live).ok
-    outputs = publish_outputs(wd, plan, ArtifactStore(wd))
+            ok = bool(run_slurm(the_spec, plan, wd, detach=detach, bodies=jobs.BODIES_REF).ok)
+        else:
+            from taskonomy.executor.local import run_local
+
+            result = run_local(the_spec, plan, wd, bodies=jobs.BODIES, console=console, live=live)
+            ok = result.ok
+        outputs = publish_outputs(wd, plan, ArtifactStore(wd))
     return RunSummary(ok, wd, tuple(outputs))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from taskonomy.cli._app import app, console, err_console
-from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
+from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, check_size, load, print_notes
 
 
 @app.command()
@@ -19,6 +19,14 @@ def run(
     no_progress: Annotated[
         bool,
         typer.Option("--no-progress", help="Plain log lines instead of the live display."),
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="When another run is using the work directory, wait for it to finish "
+            "instead of refusing.",
+        ),
     ] = False,
     detach: Annotated[
         bool,
@@ -36,21 +44,33 @@ def run(
     plan.json), one log per job (logs/), the artifacts (store/) and, at the top, the
     outputs: affinities.json, taxonomy.json, evaluation.json. Exits 0 when every job
     succeeded, 1 when any failed (the summary names each, why, and its log), 2 for
-    errors in the spec or the command.
+    errors in the spec, the command or the work directory (another run holds it, the
+    disk is full, it is read-only), 143 after SIGTERM (recorded in run.json).
     """
     from taskonomy.api import run as run_spec
+    from taskonomy.executor.local import Terminated
 
     loaded = load(spec, overrides, workdir)
+    check_size(loaded)
+    print_notes(loaded)
     kind = loaded.spec.executor.kind
 
     def announce(plan: Any, wd: Path) -> None:
         line = f"run [bold]{plan.name}[/] ({len(plan)} jobs, {kind}) in {wd}"
         console.print(line, soft_wrap=True)
 
-    done = run_spec(
-        loaded, detach=detach, console=console, live=False if no_progress else None,
-        on_start=announce,
-    )  # fmt: skip
+    try:
+        done = run_spec(
+            loaded, detach=detach, wait=wait, console=console,
+            live=False if no_progress else None, on_start=announce,
+        )  # fmt: skip
+    except Terminated:
+        err_console.print(
+            "[bold red]terminated[/] (SIGTERM); finished jobs are kept: run the same "
+            "command again to resume",
+            soft_wrap=True,
+        )
+        raise typer.Exit(143) from None
     for path in done.outputs:
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
     index = done.workdir / "report" / "index.html"

@@ -9,7 +9,6 @@ worker or in a SLURM array task.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,12 +16,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from taskonomy.artifacts import RANKING_FILE
 from taskonomy.errors import TaskonomyError
 from taskonomy.executor.store import ArtifactStore
-from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, Plan
-from taskonomy.planner.pruning import bind_slot
 from taskonomy.spec.models import Spec
 
 ProgressFn = Callable[[int, int, str], None]
@@ -83,33 +79,6 @@ class JobContext:
                 f"{self.store.root}; run the plan again to recompute it"
             )
         return path
-
-    def bound_sources(self, job_id: str | None = None) -> tuple[str, ...]:
-        """The source set of a transfer job (default: this job, or the model it evaluates).
-
-        First-order transfers name their source in their params; higher-order slots are
-        bound from their target's ranking (:func:`taskonomy.planner.pruning.bind_slot`).
-        """
-        job = self.plan.jobs[job_id or self.job.id]
-        if job.kind is JobKind.EVALUATE:
-            job = self.plan.jobs[str(job.params["model"])]
-        if job.kind is not JobKind.TRANSFER:
-            raise JobFailed(f"{job.id} is a {job.kind} job, not a transfer; it has no sources")
-        if "sources" in job.params:
-            return tuple(str(s) for s in job.params["sources"])
-        rank_id = next(d for d in job.deps if self.plan.jobs[d].kind is JobKind.RANK)
-        ranking = json.loads((self.artifact(rank_id) / RANKING_FILE).read_text(encoding="utf-8"))
-        return bind_slot(
-            [str(s) for s in ranking["ranked"]],
-            int(job.params["order"]),
-            int(job.params["beam"]),
-            int(job.params["slot"]),
-        )
-
-    def representation_job(self, source: str) -> str:
-        """The job whose artifact holds ``source``'s frozen representation."""
-        cached = f"features/{source}"
-        return cached if cached in self.plan.jobs else f"encoder/{source}"
 
 
 class JobBody(Protocol):

@@ -10,12 +10,19 @@ failed job stops its descendants only; the rest of the graph goes on.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import attrs
 from rich.console import Console
 
+from taskonomy.errors import TaskonomyError
+from taskonomy.executor.disk import SpaceCheck, disk_full
+from taskonomy.executor.durable import is_disk_full
 from taskonomy.executor.progress import RunDisplay, summary
 from taskonomy.executor.runinfo import RunRecord, log_path
 from taskonomy.executor.runner import BodyResolver, JobOutcome, JobRunner, OutcomeState
@@ -23,6 +30,49 @@ from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.packing import LOCAL_PACK, PACKABLE, take_pack
 from taskonomy.spec.models import Spec
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the run stops as after Ctrl-C (recorded as interrupted in
+    ``run.json``, the current job's temporary files discarded, finished artifacts kept)."""
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (a no-op in
+    other threads, where handlers cannot be installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def space_check(spec: Spec, plan: Plan, workdir: Path, store: ArtifactStore) -> SpaceCheck:
+    """The free-space check of ``plan``'s jobs in ``workdir`` (:mod:`.disk`)."""
+    dataset: dict[str, Any] = dict(plan.jobs["dataset"].params) if "dataset" in plan.jobs else {}
+    dataset["representation"] = spec.model.representation.model_dump()
+    return SpaceCheck(workdir, store, plan, dataset)
+
+
+def _finish(record: RunRecord, workdir: Path, interrupted: bool, error: str | None) -> None:
+    """Write the final ``run.json``; on a full disk, say so (unless already failing)."""
+    if error is not None:
+        record.doc["error"] = error
+    try:
+        record.finish(interrupted=interrupted)
+    except OSError as exc:
+        if error is None and is_disk_full(exc):
+            raise disk_full(workdir, exc, ["the run record"]) from exc
+        if error is None:
+            raise
 
 
 @attrs.frozen
@@ -115,11 +165,16 @@ def run_local(
 
     Raises:
         KeyboardInterrupt: after recording the run and discarding the current job's
-            temporary directory; finished artifacts are kept.
+            temporary directory; finished artifacts are kept. SIGTERM raises its
+            subclass :class:`Terminated` the same way.
+        DiskFullError: before anything runs, when the disk lacks the space the plan's
+            remaining jobs are estimated to need, or when a write finds it full; every
+            completed artifact is kept and the next run resumes.
     """
     workdir = Path(workdir)
     console = console or Console(highlight=False)
     store = ArtifactStore(workdir)
+    store.clean_tmp()  # temporary directories of runs on this host that were killed
     states = store.states(plan)
     record = RunRecord(workdir, plan)
     outcomes: dict[str, JobOutcome] = {}
@@ -132,6 +187,8 @@ def run_local(
                 job.id, OutcomeState.SKIPPED, log=log_path(workdir, job.id)
             )
             record.skipped(store, job)
+    space = space_check(spec, plan, workdir, store)
+    space.check(pending, what=f"the {len(pending)} jobs left to run")
     record.flush(force=True)
     show = RunDisplay(pending, console, live=live) if display else None
     runner = JobRunner(spec, plan, workdir, bodies=bodies, progress=show, store=store)
@@ -147,11 +204,12 @@ def run_local(
             values.update(reason=outcome.reason, log=outcome.log)
         record.update(outcome.job_id, str(outcome.state), **values)
 
-    interrupted = False
+    interrupted, error = False, None
     try:
-        with show if show is not None else contextlib.nullcontext():
+        with sigterm_interrupts(), show if show is not None else contextlib.nullcontext():
             while sched.pending:
                 batch = sched.next_batch()
+                space.check(batch, what=", ".join(j.id for j in batch))
                 for outcome in runner.run_batch(batch):
                     note(outcome)
                     if outcome.state.ok:
@@ -167,12 +225,20 @@ def run_local(
                         note(skipped)
                         if show is not None:
                             show.finished(skipped)
-                record.flush()
+                try:
+                    record.flush()
+                except OSError as exc:
+                    if not is_disk_full(exc):
+                        raise
+                    raise disk_full(workdir, exc, ["the run record"]) from exc
     except KeyboardInterrupt:
         interrupted = True
         raise
+    except TaskonomyError as exc:  # a full disk: stop, keep what is done
+        interrupted, error = True, str(exc)
+        raise
     finally:
-        record.finish(interrupted=interrupted)
+        _finish(record, workdir, interrupted, error)
         ordered = {j.id: outcomes[j.id] for j in plan if j.id in outcomes}
         if display:
             console.print(summary(plan, ordered, interrupted=interrupted))

@@ -13,22 +13,24 @@ a stage: the executor never imports the job bodies; the command line passes
 from __future__ import annotations
 
 import contextlib
-import enum
 import json
-import logging
 import os
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from taskonomy import __version__
-from taskonomy.errors import TaskonomyError
+from taskonomy.executor import calibration
 from taskonomy.executor.context import BatchBody, JobBody, JobContext, JobFailed
+from taskonomy.executor.disk import disk_full
+from taskonomy.executor.durable import is_disk_full
+from taskonomy.executor.joblog import job_logger
+from taskonomy.executor.outcome import JobOutcome, OutcomeState, ProgressSink, one_line
 from taskonomy.executor.runinfo import (
     WorkdirError,
     load_workdir,
@@ -43,48 +45,6 @@ from taskonomy.planner.packing import take_pack
 from taskonomy.spec.models import Spec
 
 
-class OutcomeState(enum.StrEnum):
-    """How one job ended in one run."""
-
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # already complete and valid
-    UPSTREAM_FAILED = "upstream failed"
-
-    @property
-    def ok(self) -> bool:
-        return self in (OutcomeState.DONE, OutcomeState.SKIPPED)
-
-
-@attrs.frozen
-class JobOutcome:
-    """The result of running (or not running) one job.
-
-    Attributes:
-        job_id: the plan's job id.
-        state: how it ended.
-        seconds: wall seconds spent on it (its share of a batch); 0 when not run.
-        reason: one line saying why it failed or was not run; empty when it succeeded.
-        log: the job's log file.
-        gpu_seconds: wall seconds times GPUs, when it ran on a GPU.
-    """
-
-    job_id: str
-    state: OutcomeState
-    seconds: float = 0.0
-    reason: str = ""
-    log: Path | None = None
-    gpu_seconds: float = 0.0
-
-
-class ProgressSink(Protocol):
-    """What an executor reports while it runs jobs (a display, a SLURM heartbeat)."""
-
-    def started(self, jobs: Sequence[Job]) -> None: ...
-    def step(self, job: Job, step: int, total: int, message: str) -> None: ...
-    def finished(self, outcome: JobOutcome) -> None: ...
-
-
 @attrs.frozen
 class BodyResolver:
     """Where an executor finds the function that runs a job kind: the real bodies are
@@ -92,17 +52,6 @@ class BodyResolver:
 
     body: Callable[[JobKind], JobBody]
     batch_body: Callable[[JobKind], BatchBody | None]
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line a user can read."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    if isinstance(exc, (JobFailed, TaskonomyError)) and first:
-        line = first
-    else:
-        line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _json_safe(meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -117,24 +66,6 @@ def _slurm_ids() -> dict[str, str]:
         "slurm_array_task_id": "SLURM_ARRAY_TASK_ID",
     }
     return {key: os.environ[env] for key, env in names.items() if os.environ.get(env)}
-
-
-@contextlib.contextmanager
-def _job_logger(workdir: Path, job: Job) -> Iterator[tuple[logging.Logger, Path]]:
-    """A logger writing to the job's own log file (appended across attempts)."""
-    path = log_path(workdir, job.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger(f"taskonomy.job.{job.hash[:16]}")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    try:
-        yield logger, path
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
 
 
 @attrs.define
@@ -173,6 +104,8 @@ class JobRunner:
         self.bodies = bodies
         self.progress = progress
         self.store = store or ArtifactStore(self.workdir)
+        self._reference: dict[str, float] | None = None
+        self._device_seen: str | None = None
 
     def _missing_dep(self, job: Job, failed: Mapping[str, JobOutcome]) -> JobOutcome | None:
         for dep in job.deps:
@@ -259,6 +192,8 @@ class JobRunner:
                 else:
                     metas = [self.bodies.body(jobs[0].kind)(attempts[0].ctx)]
             except Exception as exc:
+                if is_disk_full(exc):  # stop the run: every later job would fail too
+                    raise disk_full(self.workdir, exc, [j.id for j in jobs]) from exc
                 if len(attempts) == 1:
                     return [self._fail(attempts[0], exc, time.time() - start)]
                 # One bad job must not fail the others packed with it: keep nothing of
@@ -270,10 +205,12 @@ class JobRunner:
                 isolate = False
             end = time.time()
             if not isolate:
-                return [
+                done = [
                     self._commit(a, m, start, end, len(attempts))
                     for a, m in zip(attempts, metas, strict=True)
                 ]
+                self._calibrate(jobs, metas, done)
+                return done
         except BaseException as exc:  # Ctrl-C, SystemExit: keep nothing half-written
             for a in attempts:
                 a.ctx.log.error(
@@ -301,7 +238,7 @@ class JobRunner:
 
     def _begin(self, job: Job) -> _Attempt:
         stack = contextlib.ExitStack()
-        logger, path = stack.enter_context(_job_logger(self.workdir, job))
+        logger, path = stack.enter_context(job_logger(self.workdir, job))
         scratch = scratch_path(self.workdir, job)
         scratch.mkdir(parents=True, exist_ok=True)
         out = self.store.begin(job)
@@ -334,6 +271,31 @@ class JobRunner:
         )
         return _Attempt(job, ctx, path, stack)
 
+    def _calibrate(
+        self,
+        jobs: Sequence[Job],
+        metas: Sequence[Mapping[str, Any] | None],
+        outcomes: Sequence[JobOutcome],
+    ) -> None:
+        """Record the committed jobs' measured seconds (docs/calibration.md)."""
+        if self._reference is None:
+            from taskonomy.planner import build_plan  # uncalibrated: the reference table
+
+            self._reference = {j.id: j.est_seconds for j in build_plan(self.spec)}
+        found: list[calibration.Measurement] = []
+        for job, meta, outcome in zip(jobs, metas, outcomes, strict=True):
+            if outcome.state is not OutcomeState.DONE:
+                continue
+            device = str((meta or {}).get("device") or "")
+            if device:
+                self._device_seen = device
+            else:
+                auto = "cpu" if self.device == "auto" else self.device
+                device = self._device_seen or auto
+            ref = self._reference.get(job.id, 0.0)
+            found.append(calibration.Measurement(str(job.kind), device, outcome.seconds, ref))
+        calibration.record(self.workdir, found)
+
     def _gpu_seconds(self, job: Job, meta: Mapping[str, Any], seconds: float) -> float:
         device = str(meta.get("device", self.device))
         return seconds * job.resources.gpus if device.startswith("cuda") else 0.0
@@ -361,6 +323,8 @@ class JobRunner:
         try:
             self.store.commit(a.job, a.ctx.out, record)
         except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.workdir, exc, [a.job.id]) from exc
             return self._fail(a, exc, seconds)
         a.ctx.log.info("done in %.2fs", seconds)
         outcome = JobOutcome(a.job.id, OutcomeState.DONE, seconds, log=a.log_file, gpu_seconds=gpu)

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from taskonomy.executor.context import JobContext, JobFailed
+from taskonomy.jobs.binding import bound_sources, representation_job
 from taskonomy.kinds import JobKind
 from taskonomy.models.config import ModelConfig, TrainConfig, task_from_dict
 from taskonomy.models.device import resolve_device
@@ -163,7 +164,7 @@ class RepresentationCache:
 
     def representation(self, ctx: JobContext, source: str, split: SplitName) -> Tensor:
         """``source``'s representation of every image of ``split``: fp16 ``(N, C, h, w)``."""
-        job_id = ctx.representation_job(source)
+        job_id = representation_job(ctx.plan, source)
         path = ctx.artifact(job_id)
         key = (path, split)
         if key not in self._reps:
@@ -180,7 +181,7 @@ class RepresentationCache:
 
     def channels_last(self, ctx: JobContext, source: str, split: SplitName) -> Tensor:
         """:meth:`representation` as ``(N, h, w, C)`` (what packed heads gather from)."""
-        key = (ctx.artifact(ctx.representation_job(source)), f"{split}/nhwc")
+        key = (ctx.artifact(representation_job(ctx.plan, source)), f"{split}/nhwc")
         if key not in self._reps:
             rep = self.representation(ctx, source, split)
             self._reps[key] = rep.permute(0, 2, 3, 1).contiguous()
@@ -217,7 +218,7 @@ def _inputs(
     representations side by side."""
     if stem:
         return ["pixels"], cache.rows(ctx, split, None).source()
-    sources = list(ctx.bound_sources())
+    sources = list(bound_sources(ctx))
     reps = [cache.channels_last(ctx, s, split) for s in sources]
     return sources, reps[0] if len(reps) == 1 else _concat(reps)
 

@@ -7,14 +7,13 @@ so they run anywhere the planner runs.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from taskonomy.affinity.table import KEY_SEPARATOR, format_key
+from taskonomy.affinity.table import format_key
 from taskonomy.affinity.table import sources_key as candidate_key
 from taskonomy.affinity.winrates import mean_of
 from taskonomy.artifacts import (
@@ -30,6 +29,7 @@ from taskonomy.artifacts import (
     TEST_LOSSES_FILE,
 )
 from taskonomy.executor.context import JobContext, JobFailed
+from taskonomy.jobs.outputs import read_candidate_losses
 from taskonomy.kinds import JobKind
 
 
@@ -215,10 +215,8 @@ def _candidate_losses(ctx: JobContext) -> dict[str, dict[tuple[str, ...], np.nda
     losses: dict[str, dict[tuple[str, ...], np.ndarray]] = {}
     for dep in ctx.job.deps:
         if ctx.plan.jobs[dep].kind is JobKind.AFFINITY:
-            art = ctx.artifact(dep)
-            target = _read_json(art / AFFINITY_FILE)["target"]
-            with np.load(art / CANDIDATE_LOSSES_FILE, allow_pickle=False) as npz:
-                losses[target] = {tuple(k.split(KEY_SEPARATOR)): npz[k] for k in npz.files}
+            doc, candidates = read_candidate_losses(ctx.artifact(dep))
+            losses[str(doc["target"])] = candidates
     return losses
 
 
@@ -258,12 +256,12 @@ def run_bootstrap(ctx: JobContext) -> Mapping[str, Any]:
 
 def run_report(ctx: JobContext) -> Mapping[str, Any]:
     """Publish the run's top-level outputs and draw the report from them."""
+    from taskonomy.executor.durable import replace_dir_atomic
     from taskonomy.jobs.outputs import publish_outputs
     from taskonomy.reports import write_report
 
     publish_outputs(ctx.workdir, ctx.plan, ctx.store)
     index = write_report(ctx.workdir, ctx.out / REPORT_DIR)
     published = ctx.workdir / REPORT_OUTPUT
-    shutil.rmtree(published, ignore_errors=True)
-    shutil.copytree(index.parent, published)
+    replace_dir_atomic(index.parent, published)
     return {"index": str(published / index.name)}

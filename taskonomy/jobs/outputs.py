@@ -16,7 +16,6 @@ rest is still running or after some jobs failed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,8 @@ from taskonomy.artifacts import (
     TAXONOMY_OUTPUT,
     TEST_LOSSES_OUTPUT,
 )
-from taskonomy.executor.store import ArtifactStore, write_json_atomic
+from taskonomy.executor.durable import write_atomic, write_json_atomic
+from taskonomy.executor.store import ArtifactStore
 from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Plan
 
@@ -51,6 +51,14 @@ def _done(store: ArtifactStore, plan: Plan, kind: JobKind) -> list[Path]:
 
 def _read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_candidate_losses(artifact: Path) -> tuple[Any, dict[tuple[str, ...], np.ndarray]]:
+    """An ``affinity`` artifact's ``affinity.json`` document and every candidate's
+    per-image test losses (``losses.npz``), keyed by its source set (``("self",)``, ...)."""
+    doc = _read(artifact / AFFINITY_FILE)
+    with np.load(artifact / CANDIDATE_LOSSES_FILE, allow_pickle=False) as npz:
+        return doc, {tuple(k.split(KEY_SEPARATOR)): npz[k] for k in npz.files}
 
 
 def _problem(plan: Plan) -> dict[str, Any]:
@@ -75,20 +83,17 @@ def publish_outputs(workdir: Path, plan: Plan, store: ArtifactStore) -> list[Pat
     raw: dict[str, float] = {}
     losses: dict[str, Any] = {}  # per-image losses by release key (np.savez keywords)
     for art in _done(store, plan, JobKind.AFFINITY):
-        doc = _read(art / AFFINITY_FILE)
+        doc, candidates = read_candidate_losses(art)
         for c in doc["candidates"]:
             key = format_key(c["sources"], doc["target"])
             affinities[key] = float(c["p"])
             raw[key] = float(c["win_rate"])
-        with np.load(art / CANDIDATE_LOSSES_FILE, allow_pickle=False) as npz:
-            losses.update({f"{k}{KEY_SEPARATOR}{doc['target']}": npz[k] for k in npz.files})
+        losses.update({format_key(s, doc["target"]): v for s, v in candidates.items()})
     if affinities:
         for name, value in ((AFFINITIES_OUTPUT, affinities), (RAW_AFFINITIES_OUTPUT, raw)):
             write_json_atomic(workdir / name, value)
             written.append(workdir / name)
-        tmp = workdir / f".{TEST_LOSSES_OUTPUT}.tmp.npz"
-        np.savez(tmp, **losses)
-        os.replace(tmp, workdir / TEST_LOSSES_OUTPUT)
+        write_atomic(workdir / TEST_LOSSES_OUTPUT, lambda fh: np.savez(fh, **losses))
         written.append(workdir / TEST_LOSSES_OUTPUT)
 
     support = [_read(art / SUPPORT_FILE) for art in _done(store, plan, JobKind.BOOTSTRAP)]

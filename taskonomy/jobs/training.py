@@ -40,6 +40,7 @@ from taskonomy.jobs._training_io import (
     training_head,
     write_losses,
 )
+from taskonomy.jobs.binding import bound_sources
 from taskonomy.kinds import JobKind
 from taskonomy.models.config import TrainConfig
 from taskonomy.models.device import configure_threads
@@ -224,7 +225,7 @@ def _train_packed(
 def _transfer(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
     device = cache.device
     task = task_of(ctx.params["target"])
-    sources = list(ctx.bound_sources())
+    sources = list(bound_sources(ctx))
     split = cache.split(ctx, "transfer_train")
     train = TrainConfig.from_params(ctx.params["train"], split.n, ctx.device)
     model = build_readout(model_config(ctx), task, len(sources), train.seed).to(device)
@@ -300,7 +301,7 @@ def _evaluate(ctx: JobContext, cache: RepresentationCache) -> Mapping[str, Any]:
             sources = ["pixels"]
             inputs = cache.rows(ctx, "test", None).take(idx)
         else:
-            sources = list(ctx.bound_sources())
+            sources = list(bound_sources(ctx))
             reps = [cache.representation(ctx, s, "test") for s in sources]
             inputs = torch.cat(reps, 1).float()
         losses = per_image_losses(model, inputs, labels.take(idx), task, device)

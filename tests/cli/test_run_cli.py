@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 import taskonomy.jobs
+from taskonomy.artifacts import RANKING_FILE
 from taskonomy.cli import main
-from taskonomy.executor.context import RANKING_FILE, JobBody, JobContext
+from taskonomy.executor.context import JobBody, JobContext
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import BatchBody
+from taskonomy.jobs.binding import bound_sources
 from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan
 from taskonomy.spec import load_spec
@@ -39,10 +41,10 @@ class Registry:
         if ctx.job.id in self.fail:
             raise RuntimeError(f"cannot do {ctx.job.id}")
         if ctx.job.kind is JobKind.RANK:
-            ranked = sorted({ctx.bound_sources(d)[0] for d in ctx.job.deps})
+            ranked = sorted({bound_sources(ctx, d)[0] for d in ctx.job.deps})
             (ctx.out / RANKING_FILE).write_text(json.dumps({"ranked": ranked}))
         if ctx.job.kind is JobKind.TRANSFER:
-            (ctx.out / "sources.json").write_text(json.dumps(list(ctx.bound_sources())))
+            (ctx.out / "sources.json").write_text(json.dumps(list(bound_sources(ctx))))
         (ctx.out / "out.txt").write_text(ctx.job.id)
         return {"steps": 1}
 
@@ -135,13 +137,18 @@ def test_failed_run_exits_1_and_status_shows_why(
     rows = {r["id"]: r for r in doc["jobs"]}
     assert rows["rank/rgb2mist"]["state"] == "failed"
     assert rows["rank/rgb2mist"]["log"].endswith("logs/rank__rgb2mist.log")
-    assert rows["transfer/2/rgb2mist/00"]["state"] == "upstream failed"
+    assert rows["transfer/2/rgb2mist/00"]["state"] == "blocked"
+    assert rows["transfer/2/rgb2mist/00"]["blocked_by"] == "rank/rgb2mist"
+    assert rows["transfer/2/rgb2mist/00"]["reason"].startswith(
+        "blocked by failed job rank/rgb2mist (RuntimeError: cannot do rank/rgb2mist"
+    )
     assert rows["rank/reshade"]["state"] == "done"
     assert doc["counts"]["failed"] == 1
 
     assert main(["status", str(workdir)]) == 0
     text = capsys.readouterr().out
     assert "jobs not done" in text and "cannot do rank/rgb2mist" in text
+    assert "job(s) below it are blocked" in text and "new" not in text
 
     # Fixed: the rerun runs the failed job and its descendants only.
     reg = registry(monkeypatch)

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from taskonomy.executor.context import RANKING_FILE, JobContext
+from taskonomy.artifacts import RANKING_FILE
+from taskonomy.executor.context import JobContext
 from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
+from taskonomy.jobs.binding import bound_sources
 from taskonomy.kinds import JobKind
 from taskonomy.spec import LoadedSpec, Spec, loaded_from_python
 
@@ -29,7 +31,7 @@ class FakeBodies:
     """Bodies that write ``out.json`` and record every call.
 
     Rank bodies write a ranking (sources in reverse alphabetical order); transfer bodies
-    record ``ctx.bound_sources()``; every body checks its dependencies' artifacts exist.
+    record ``bound_sources(ctx)``; every body checks its dependencies' artifacts exist.
 
     Args:
         fail: job ids whose body raises.
@@ -61,11 +63,11 @@ class FakeBodies:
         deps = {d: json.loads((ctx.artifact(d) / OUT).read_text())["id"] for d in ctx.job.deps}
         doc: dict[str, Any] = {"id": ctx.job.id, "deps": deps}
         if ctx.job.kind is JobKind.RANK:
-            ranked = sorted({ctx.bound_sources(d)[0] for d in ctx.job.deps}, reverse=True)
+            ranked = sorted({bound_sources(ctx, d)[0] for d in ctx.job.deps}, reverse=True)
             ranking = {"target": ctx.job.target, "ranked": ranked, "scores": {}}
             (ctx.out / RANKING_FILE).write_text(json.dumps(ranking))
         if ctx.job.kind is JobKind.TRANSFER:
-            doc["sources"] = list(ctx.bound_sources())
+            doc["sources"] = list(bound_sources(ctx))
         ctx.progress(1, 1, "working")
         (ctx.out / OUT).write_text(json.dumps(doc))
         return {"fake": True, "path": Path("x")}

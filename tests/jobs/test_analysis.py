@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from taskonomy.executor.context import RANKING_FILE, JobContext, JobFailed
+from taskonomy.artifacts import RANKING_FILE
+from taskonomy.executor.context import JobContext, JobFailed
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import analysis
 from taskonomy.jobs.analysis import assess_solution, win_rate
+from taskonomy.jobs.binding import bound_sources
 from taskonomy.jobs.outputs import publish_outputs
 from taskonomy.kinds import JobKind
 from taskonomy.planner import build_plan
@@ -74,7 +76,7 @@ class Runner:
         ctx = self.ctx(job_id)
         sources, losses = _losses(self.plan, job_id, self.rng)
         if sources == ["?"]:
-            sources = list(ctx.bound_sources())
+            sources = list(bound_sources(ctx))
         (ctx.out / "candidate.json").write_text(
             json.dumps(
                 {"model": ctx.params["model"], "target": ctx.params["target"], "sources": sources}

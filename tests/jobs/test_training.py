@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from taskonomy.executor.context import RANKING_FILE, JobContext
+from taskonomy.artifacts import RANKING_FILE
+from taskonomy.executor.context import JobContext
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.jobs import _training_io, training
 from taskonomy.kinds import JobKind

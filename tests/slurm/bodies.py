@@ -22,9 +22,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from taskonomy.executor.context import RANKING_FILE, JobContext
+from taskonomy.artifacts import RANKING_FILE
+from taskonomy.executor.context import JobContext
 from taskonomy.executor.runner import BodyResolver
 from taskonomy.jobs import BatchBody
+from taskonomy.jobs.binding import bound_sources
 from taskonomy.kinds import JobKind
 
 OUT = "out.json"
@@ -79,11 +81,11 @@ def body(ctx: JobContext) -> Mapping[str, Any] | None:
     if steps:
         doc["runs"] = _train(ctx, steps)
     if job.kind is JobKind.RANK:
-        ranked = sorted({ctx.bound_sources(d)[0] for d in job.deps}, reverse=True)
+        ranked = sorted({bound_sources(ctx, d)[0] for d in job.deps}, reverse=True)
         ranking = {"target": job.target, "ranked": ranked, "scores": {}}
         (ctx.out / RANKING_FILE).write_text(json.dumps(ranking))
     if job.kind is JobKind.TRANSFER:
-        doc["sources"] = list(ctx.bound_sources())
+        doc["sources"] = list(bound_sources(ctx))
     (ctx.out / OUT).write_text(json.dumps(doc))
     return {"fake": True}
 

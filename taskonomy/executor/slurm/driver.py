@@ -73,6 +73,8 @@ class SlurmDriver:
         clock: wall-clock seconds (submission times in the journal).
         sleep: the poller's wait.
         echo: one line per event (submissions, state changes).
+        partition_limits: partition time limits in minutes (``sinfo``); None where
+            unknown. Task time requests never exceed them.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class SlurmDriver:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         echo: Callable[[str], None] = lambda line: None,
+        partition_limits: Mapping[str | None, int] | None = None,
     ) -> None:
         self.spec, self.plan, self.workdir = spec, plan, Path(workdir)
         self.cluster, self.backend = cluster, backend
@@ -94,6 +97,7 @@ class SlurmDriver:
         self.clock = clock
         self.echo = echo
         self.store = ArtifactStore(self.workdir)
+        self.partition_limits = partition_limits
         self.journal = Journal(self.workdir)
         self.intents = Intents(self.workdir)
         self.rules = RetryRules.from_spec(spec.executor)
@@ -200,6 +204,7 @@ class SlurmDriver:
             self.spec.executor,
             self.workdir / "logs" / "slurm",
             limits.max_array_size,
+            self.partition_limits,
         )
         for sub in subs:
             if mem_gb != sub.mem_gb:

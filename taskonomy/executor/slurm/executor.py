@@ -2,40 +2,35 @@
 
 :func:`run_slurm` wires the real pieces -- :class:`~.cluster.Cluster` (the SLURM
 commands, found through ``SLURM_CONF``), :class:`~.submit.SubmititBackend` and a poll
-schedule -- into a :class:`~.driver.SlurmDriver`, and holds a lock on the work directory
-so two drivers never submit the same jobs. It expects a work directory that
+schedule -- into a :class:`~.driver.SlurmDriver`, and holds the work directory's run lock
+(:func:`taskonomy.executor.lock.workdir_lock`, the one a local run takes) so two drivers,
+or a driver and a local run, never run the same jobs. It expects a work directory that
 :func:`taskonomy.executor.runner.prepare_workdir` prepared (array tasks rebuild the plan
 from its ``spec.json``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from taskonomy.artifacts import PLAN_FILE, SPEC_FILE
 from taskonomy.errors import ExecutionError
+from taskonomy.executor.lock import workdir_lock
 from taskonomy.executor.slurm.cluster import Cluster
 from taskonomy.executor.slurm.driver import SlurmDriver
-from taskonomy.executor.slurm.journal import slurm_dir
+from taskonomy.executor.slurm.header import query_partition_limits
 from taskonomy.executor.slurm.outcomes import ClusterLike, Outcome, SlurmOutcome, SlurmRunResult
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.submit import Backend, SubmititBackend
+from taskonomy.executor.store import ArtifactStore
 from taskonomy.planner.jobs import Plan
 from taskonomy.spec.models import Spec
 
 #: Environment override of the least seconds between two polls (tests use 0.5).
 POLL_ENV = "TASKONOMY_SLURM_POLL_S"
-LOCK_FILE = "driver.lock"
-
-
-class DriverBusyError(ExecutionError):
-    """Another driver is attached to the same work directory."""
 
 
 def _stderr(line: str) -> None:
@@ -46,37 +41,6 @@ def default_schedule() -> PollSchedule:
     """2 s between polls at least, stretching to 30 s while nothing changes."""
     least = float(os.environ.get(POLL_ENV, "2") or 2)
     return PollSchedule(min_interval_s=least, max_interval_s=max(30.0, least))
-
-
-@contextlib.contextmanager
-def driver_lock(workdir: Path) -> Iterator[None]:
-    """Hold ``WORKDIR/slurm/driver.lock`` for the duration (one driver per work directory).
-
-    Raises:
-        DriverBusyError: another process holds it; the message names it.
-    """
-    path = slurm_dir(workdir) / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise DriverBusyError(
-                f"a SLURM driver ({holder}) is already attached to {workdir}; wait for it, "
-                "stop it (its jobs keep running), or watch with `taskonomy status`"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def run_slurm(
@@ -115,8 +79,9 @@ def run_slurm(
         Every job's outcome; ``.ok`` is True when all are done (detached: none failed).
 
     Raises:
-        ExecutionError: the work directory was not prepared, another driver holds it, or
-            SLURM refused a submission (the message quotes sbatch).
+        ExecutionError: the work directory was not prepared, another run holds it
+            (:class:`~taskonomy.executor.lock.WorkdirBusyError`), or SLURM refused a
+            submission (the message quotes sbatch).
     """
     workdir = Path(workdir).absolute()
     missing = [name for name in (SPEC_FILE, PLAN_FILE) if not (workdir / name).is_file()]
@@ -127,7 +92,8 @@ def run_slurm(
         )
     if backend is None and bodies is None:
         raise ExecutionError("run_slurm needs the job bodies (bodies=...) or a backend")
-    with driver_lock(workdir):
+    with workdir_lock(workdir, echo=echo or _stderr):
+        ArtifactStore(workdir).clean_tmp()  # left by killed tasks or runs on this host
         driver = SlurmDriver(
             spec,
             plan,
@@ -136,6 +102,8 @@ def run_slurm(
             backend=backend or SubmititBackend(workdir, bodies=str(bodies)),
             schedule=schedule or default_schedule(),
             echo=echo or _stderr,
+            # Time requests are capped by the partitions' limits where sinfo tells them.
+            partition_limits=query_partition_limits() if cluster is None else None,
         )
         try:
             result = driver.run(detach=detach)
@@ -166,12 +134,10 @@ def summarize(result: SlurmRunResult, workdir: Path, echo: Callable[[str], None]
 
 
 __all__ = [
-    "DriverBusyError",
     "Outcome",
     "SlurmOutcome",
     "SlurmRunResult",
     "default_schedule",
-    "driver_lock",
     "run_slurm",
     "summarize",
 ]
