@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from taskonomy.cli._app import app, console
-from taskonomy.cli._common import OverridesArg, SpecArg, WorkdirOpt, load
+from taskonomy.cli._common import (
+    OverridesArg,
+    SpecArg,
+    WorkdirOpt,
+    check_size,
+    load,
+    print_notes,
+)
 
 
 class Format(enum.StrEnum):
@@ -17,6 +24,8 @@ class Format(enum.StrEnum):
     json = "json"
     dot = "dot"
     mermaid = "mermaid"
+    rules_dot = "rules-dot"
+    rules_mermaid = "rules-mermaid"
 
 
 @app.command()
@@ -24,7 +33,15 @@ def plan(
     spec: SpecArg,
     overrides: OverridesArg = None,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="text (tables), json, dot or mermaid.")
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (tables), json, dot or mermaid (every job; dot needs Graphviz's `dot` "
+            "to draw: `| dot -Tsvg > plan.svg`, apt/brew/conda package graphviz), or "
+            "rules-dot / rules-mermaid (one node per stage, with job counts: readable "
+            "at any plan size).",
+        ),
     ] = Format.text,
     workdir: WorkdirOpt = None,
     check: Annotated[
@@ -41,26 +58,45 @@ def plan(
     changed, artifact missing or invalid. With executor.kind=slurm the sbatch header of
     every array is shown, with warnings for jobs estimated to exceed their time limit.
     """
-    from taskonomy.executor.slurm.header import sbatch_headers
+    from taskonomy.errors import SpecError
+    from taskonomy.executor.slurm.header import query_partition_limits, sbatch_headers
     from taskonomy.executor.store import ArtifactStore
-    from taskonomy.planner import build_plan
+    from taskonomy.planner import build_plan, views
     from taskonomy.planner.cost import load_calibration
     from taskonomy.planner.views import plan_to_dot, plan_to_json, plan_to_mermaid, plan_to_text
 
     loaded = load(spec, overrides, workdir)
-    the_plan = build_plan(loaded.spec, load_calibration(loaded.workdir))
-    states = ArtifactStore(loaded.workdir).states(the_plan)
+    calibration = load_calibration(loaded.workdir, loaded.spec.executor.device)
+    check_size(loaded, calibration)
+    print_notes(loaded)
+    the_plan = build_plan(loaded.spec, calibration)
+    try:
+        states = ArtifactStore(loaded.workdir).states(the_plan)
+    except OSError as exc:
+        raise SpecError(
+            f"work directory {str(loaded.workdir)!r} cannot be read ({exc.strerror or exc}); "
+            "choose another with --workdir"
+        ) from None
     sbatch: dict[str, list[str]] | None = None
-    warnings: list[str] = []
+    slurm_warnings: list[str] = []
     if loaded.spec.executor.kind == "slurm":
-        sbatch, warnings = sbatch_headers(the_plan, loaded.spec.executor, loaded.workdir)
+        limits = query_partition_limits()  # {} where sinfo is not on PATH
+        sbatch, slurm_warnings = sbatch_headers(
+            the_plan, loaded.spec.executor, loaded.workdir, partition_limits=limits
+        )
+    warnings = [*loaded.notes, *slurm_warnings]
     if fmt is Format.json:
         typer.echo(json.dumps(plan_to_json(the_plan, states, sbatch, warnings), indent=2))
     elif fmt is Format.dot:
         typer.echo(plan_to_dot(the_plan), nl=False)
     elif fmt is Format.mermaid:
         typer.echo(plan_to_mermaid(the_plan), nl=False)
+    elif fmt is Format.rules_dot:
+        typer.echo(views.plan_to_rule_dot(the_plan), nl=False)
+    elif fmt is Format.rules_mermaid:
+        typer.echo(views.plan_to_rule_mermaid(the_plan), nl=False)
     else:
-        console.print(plan_to_text(the_plan, states, sbatch, warnings, list_jobs=jobs))
+        # the notes went to stderr above
+        console.print(plan_to_text(the_plan, states, sbatch, slurm_warnings, list_jobs=jobs))
     if check and any(s.would_run for s in states.values()):
         raise typer.Exit(1)

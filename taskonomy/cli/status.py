@@ -29,7 +29,9 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
 
     ``state`` is ``done``, why it would run (``new``, ``inputs changed``, ``artifact
     missing``, ``artifact invalid``), or, when the last run says so and the artifact is not
-    complete, ``failed`` / ``upstream failed`` with the reason and the job's log.
+    complete, ``failed`` with the reason and the job's log. A job that is not done and
+    has a failed job above it is ``blocked``, its reason naming that failure (whatever the
+    last run recorded for it: not reached, upstream failed, or nothing).
     SLURM runs add ``slurm`` (``slurm/jobs.json``: ``{job_id: {"slurm_job_id", "state",
     "log"}}``, written by the SLURM executor).
     """
@@ -62,6 +64,36 @@ def job_statuses(workdir: Path, plan: Plan) -> list[dict[str, Any]]:
             if state != "done" and entry.get("state"):
                 row.setdefault("log", str(entry.get("log") or log_path(workdir, job.id)))
         rows.append(row)
+    return _mark_blocked(plan, rows)
+
+
+#: SLURM states (``slurm/jobs.json``) of a job that ended without its artifact.
+_SLURM_FAILED = frozenset({"failed", "timeout", "out of memory", "node failure", "cancelled"})
+
+
+def _mark_blocked(plan: Plan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Jobs below a failure (nearest failed ancestor named) become ``blocked``."""
+    by_id = {r["id"]: r for r in rows}
+    for row in rows:
+        slurm_state = str((row.get("slurm") or {}).get("state") or "").lower()
+        if row["state"] != "done" and slurm_state in _SLURM_FAILED and row["state"] != "failed":
+            row["state"] = "failed"
+            row.setdefault("reason", f"SLURM reports {slurm_state}")
+    cause: dict[str, str] = {}  # job id -> the failed job that blocks it
+    for job in plan:  # plan order: dependencies first
+        row = by_id[job.id]
+        if row["state"] == "done":
+            continue
+        if row["state"] == "failed":
+            cause[job.id] = job.id
+            continue
+        root = next((cause[d] for d in job.deps if d in cause), None)
+        if root is not None:
+            cause[job.id] = root
+            row["state"] = "blocked"
+            why = by_id[root].get("reason", "")
+            row["reason"] = f"blocked by failed job {root}" + (f" ({why})" if why else "")
+            row["blocked_by"] = root
     return rows
 
 
@@ -121,16 +153,19 @@ def _render(doc: dict[str, Any], show_all: bool) -> RenderableType:
         for r in shown:
             slurm = r.get("slurm") or {}
             slurm_text = f"{slurm.get('slurm_job_id') or ''} {slurm.get('state') or ''}".strip()
-            style = "red" if r["state"] == "failed" else None
+            style = {"failed": "red", "blocked": "yellow"}.get(r["state"])
             jobs.add_row(r["id"], r["state"], *([slurm_text] if has_slurm else []), style=style)
         parts.append(jobs)
+        blocked = Counter(r["blocked_by"] for r in doc["jobs"] if r["state"] == "blocked")
         for r in shown:
             if r["state"] == "failed":
+                n = blocked.get(r["id"], 0)
                 parts.append(
                     Text.assemble(
                         ("failed ", "bold red"),
                         f"{r['id']}: {r.get('reason', '')}",
                         (f"  (log: {r.get('log', '')})", "dim"),
+                        (f"; {n} job(s) below it are blocked" if n else "", "yellow"),
                     )
                 )
     elif doc["jobs"]:

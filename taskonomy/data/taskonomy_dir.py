@@ -55,7 +55,7 @@ from taskonomy.data.splits import (
     write_index,
 )
 from taskonomy.errors import MissingDependencyError
-from taskonomy.tasks.bank import BUILTIN_TASKS, OutputKind, TaskInfo
+from taskonomy.tasks.bank import OutputKind, TaskInfo
 
 #: The release's domain holding each built-in task's label.
 TASK_DOMAINS: dict[str, str] = {
@@ -281,40 +281,86 @@ def _pick_views(
     return views
 
 
+def check_taskonomy(params: Mapping[str, Any], tasks: Sequence[TaskInfo]) -> list[str]:
+    """Every problem that stops ``params`` (a ``taskonomy`` dataset) from being read,
+    found from the folder names alone (no image is opened); [] when none.
+
+    This is what ``taskonomy run`` checks before anything is submitted or run.
+    """
+    if not params.get("root"):
+        return [
+            "dataset.kind 'taskonomy' needs dataset.root (the folder the release was "
+            "unpacked into; see docs/real-dataset.md)"
+        ]
+    try:
+        layout = _Layout(Path(params["root"]))
+    except DataError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    stored = [t for t in tasks if stores_label(t)]
+    for t in stored:
+        if t.name not in TASK_DOMAINS:
+            problems.append(
+                f"task {t.name!r} has no domain in the Taskonomy release; the reader knows "
+                f"{', '.join(sorted(TASK_DOMAINS))} (plus the image tasks); use the mini "
+                "dataset for it or drop it"
+            )
+    try:
+        assignment = _assign_buildings(
+            params, layout.buildings, split_sizes(params), int(params.get("seed") or 0)
+        )
+    except DataError as exc:
+        return [*problems, str(exc)]
+    missing: dict[tuple[str, str | None], list[str]] = {}
+    for split in SPLITS:
+        for building in assignment[split]:
+            needs: dict[str, str | None] = {"rgb": None}
+            needs.update(
+                {layout.domain(building, t.name): t.name for t in stored if t.name in TASK_DOMAINS}
+            )
+            for domain, task in needs.items():
+                if not layout.folder(building, domain).is_dir():
+                    missing.setdefault((domain, task), []).append(building)
+        if not any(layout.views(b) for b in assignment[split] if layout.folder(b, "rgb").is_dir()):
+            problems.append(
+                f"split {split!r} has no rgb views (point_<p>_view_<v>_domain_rgb.png) in "
+                f"buildings {', '.join(assignment[split])}"
+            )
+    for (domain, task), unsorted in missing.items():
+        buildings = sorted(unsorted)
+        alt = _FALLBACK_DOMAINS.get(task or "")
+        tars = [f"{buildings[0]}_{d}.tar" for d in (domain, alt) if d]
+        where = layout.folder(buildings[0], domain)
+        shown = ", ".join(map(repr, buildings[:5])) + (
+            f" and {len(buildings) - 5} more" if len(buildings) > 5 else ""
+        )
+        problems.append(
+            f"domain {domain!r} needed by {repr(task) if task else 'the images'} is missing "
+            f"for building(s) {shown}: no folder like {str(where)!r}; download that domain "
+            f"(e.g. {' or '.join(tars)}) into it, or drop the task"
+        )
+    return problems
+
+
 def prepare_taskonomy(
     params: Mapping[str, Any], tasks: Sequence[TaskInfo], out_dir: Path, size: int
 ) -> dict[str, Any]:
     """Read ``params['root']`` in the Taskonomy layout and write the prepared format."""
     start = time.perf_counter()
-    if not params.get("root"):
-        raise DataError("dataset.kind 'taskonomy' needs dataset.root (the Taskonomy directory)")
+    problems = check_taskonomy(params, tasks)
+    if problems:
+        raise DataError(
+            "; ".join(problems)
+            if len(problems) == 1
+            else "\n  - ".join(
+                [f"the Taskonomy directory cannot be read ({len(problems)} problems):", *problems]
+            )
+        )
     layout = _Layout(Path(params["root"]))
     seed = int(params.get("seed") or 0)
     sizes = split_sizes(params)
     stored = [t for t in tasks if stores_label(t)]
-    for t in stored:
-        if BUILTIN_TASKS.get(t.name) != t or t.name not in TASK_DOMAINS:
-            raise DataError(
-                f"task {t.name!r} has no domain in the Taskonomy release; the reader knows "
-                f"{', '.join(sorted(TASK_DOMAINS))} (plus the image tasks); use the mini "
-                "dataset for it or drop it"
-            )
     assignment = _assign_buildings(params, layout.buildings, sizes, seed)
-    for split in SPLITS:
-        for building in assignment[split]:
-            needs: dict[str, str | None] = {"rgb": None}
-            needs.update({layout.domain(building, t.name): t.name for t in stored})
-            for domain, task in needs.items():
-                folder = layout.folder(building, domain)
-                if not folder.is_dir():
-                    alt = _FALLBACK_DOMAINS.get(task or "")
-                    tars = [f"{building}_{d}.tar" for d in (domain, alt) if d]
-                    raise DataError(
-                        f"domain {domain!r} needed by {repr(task) if task else 'the images'} "
-                        f"is missing for building {building!r}: no folder {str(folder)!r}; "
-                        f"download that domain (e.g. {' or '.join(tars)}) into it, or drop "
-                        "the task"
-                    )
     index = common_index(params, size, stored)
     index["splits"] = {}
     index["source"] = {"root": str(layout.root), "buildings": assignment}

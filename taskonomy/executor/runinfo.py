@@ -5,6 +5,7 @@ The work directory of a run::
     spec.json           the validated spec the plan was built from
     plan.json           the planner's JSON view (``taskonomy plan -f json``) of that plan
     run.json            per-job outcomes and timings of the latest run (:class:`RunRecord`)
+    runs/<UTC start>.json every run's record, kept (reports show the last that did work)
     store/              the artifact store (:mod:`taskonomy.executor.store`)
     scratch/<hash>/     a job's persistent resumable state (checkpoints)
     logs/<id>.log       one log file per job (``/`` in the id written as ``__``)
@@ -82,7 +83,7 @@ def prepare_workdir(loaded: LoadedSpec) -> tuple[Spec, Plan, Path]:
             f"work directory {workdir} holds the run of spec {recorded!r}, not "
             f"{spec.name!r}; choose another --workdir (or delete it to start over)"
         )
-    plan = build_plan(spec, load_calibration(workdir))
+    plan = build_plan(spec, load_calibration(workdir, spec.executor.device))
     workdir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(workdir / SPEC_FILE, spec.model_dump(mode="json", by_alias=True))
     write_json_atomic(workdir / PLAN_FILE, plan_to_json(plan))
@@ -112,7 +113,7 @@ def load_workdir(workdir: Path) -> tuple[Spec, Plan]:
             f"the run record in {workdir} is unreadable: {spec_path.name} {what}; "
             "run `taskonomy run SPEC` again to rewrite it"
         ) from None
-    plan = build_plan(spec, load_calibration(workdir))
+    plan = build_plan(spec, load_calibration(workdir, spec.executor.device))
     if plan.hash != recorded:
         raise WorkdirError(
             f"the plan rebuilt from {spec_path} (hash {plan.hash[:12]}) differs from the one "
@@ -185,3 +186,16 @@ class RunRecord:
         self.doc["finished"] = time.time()
         self.doc["interrupted"] = interrupted
         self.flush(force=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.doc["started"]))
+        frac = f"{self.doc['started'] % 1:.6f}"[2:]
+        try:
+            history = self.path.parent / RUNS_DIR
+            history.mkdir(exist_ok=True)
+            write_json_atomic(history / f"{stamp}.{frac}.json", self.doc)
+        except OSError:
+            pass  # the history is for reports; run.json already holds this run
+
+
+#: Where every run's record is kept (``runs/<UTC start>.<µs>.json``), oldest first by name.
+RUNS_DIR = "runs"
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from taskonomy.kinds import JobKind
+from taskonomy.planner.cost import task_minutes
 from taskonomy.planner.jobs import Job
 
 #: Kinds whose jobs may share a process (small heads on cached features, scratch readouts).
@@ -23,17 +24,39 @@ MAX_PACK = 32
 LOCAL_PACK = 8
 
 
-def jobs_per_task(jobs: Sequence[Job]) -> int:
+def jobs_per_task(jobs: Sequence[Job], limit_min: int | None = None) -> int:
     """How many jobs of one stage a SLURM array task runs: the spec's
     ``slurm_jobs_per_task`` first, else 1 for kinds that do not pack, else as many as fill
-    :data:`TARGET_TASK_SECONDS` by the cost model (at most :data:`MAX_PACK`)."""
+    :data:`TARGET_TASK_SECONDS` by the cost model (at most :data:`MAX_PACK`).
+
+    With ``limit_min`` (the most a task may ask for), a pack whose time request
+    (:func:`~taskonomy.planner.cost.task_minutes`) would exceed it is made smaller, down
+    to one job; :func:`fits` says whether the spec's own pack size fits.
+    """
     explicit = jobs[0].resources.jobs_per_task
     if explicit is not None:
-        return explicit
-    if jobs[0].kind not in PACKABLE:
+        pack = explicit
+    elif jobs[0].kind not in PACKABLE:
         return 1
-    longest = max(j.est_seconds for j in jobs)
-    return max(1, min(MAX_PACK, int(TARGET_TASK_SECONDS // max(longest, 1.0))))
+    else:
+        longest = max(j.est_seconds for j in jobs)
+        pack = max(1, min(MAX_PACK, int(TARGET_TASK_SECONDS // max(longest, 1.0))))
+    if limit_min is None:
+        return pack
+    while pack > 1 and not fits(jobs, pack, limit_min):
+        pack -= 1
+    return pack
+
+
+def task_seconds(jobs: Sequence[Job], pack: int) -> float:
+    """The estimate of the longest task when ``jobs`` run ``pack`` per task."""
+    ordered = sorted((j.est_seconds for j in jobs), reverse=True)
+    return sum(ordered[: max(1, pack)])
+
+
+def fits(jobs: Sequence[Job], pack: int, limit_min: int) -> bool:
+    """Whether a task of ``pack`` of ``jobs`` asks for at most ``limit_min`` minutes."""
+    return task_minutes(task_seconds(jobs, pack)) <= limit_min
 
 
 def take_pack(

@@ -204,3 +204,41 @@ def plan_to_mermaid(plan: Plan) -> str:
     for job in plan:
         lines.extend(f"  {ids[dep]} --> {ids[job.id]}" for dep in job.deps)
     return "\n".join(lines) + "\n"
+
+
+def stage_graph(plan: Plan) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """The plan collapsed to one node per stage (each stage is one job kind, and for
+    transfers one order): jobs per stage, and dependency edges between stages with the
+    number of job-level edges each stands for (like Snakemake's rule graph)."""
+    nodes: dict[str, int] = {}
+    edges: dict[tuple[str, str], int] = {}
+    for job in plan:
+        nodes[job.stage] = nodes.get(job.stage, 0) + 1
+    for job in plan:
+        for dep in job.deps:
+            key = (plan.jobs[dep].stage, job.stage)
+            edges[key] = edges.get(key, 0) + 1
+    return nodes, edges
+
+
+def plan_to_rule_dot(plan: Plan) -> str:
+    """Graphviz source of :func:`stage_graph`: readable at any plan size."""
+    nodes, edges = stage_graph(plan)
+    lines = [f"digraph {json.dumps(plan.name)} {{", "  rankdir=LR;", "  node [shape=box];"]
+    for stage, n in nodes.items():
+        label = f"{stage}\n{n} job{'s' if n != 1 else ''}"  # json's \n is dot's line break
+        lines.append(f"  {json.dumps(stage)} [label={json.dumps(label)}];")
+    for (a, b), n in edges.items():
+        lines.append(f"  {json.dumps(a)} -> {json.dumps(b)} [label={json.dumps(str(n))}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def plan_to_rule_mermaid(plan: Plan) -> str:
+    """Mermaid source of :func:`stage_graph`."""
+    nodes, edges = stage_graph(plan)
+    ids = {stage: f"s{i}" for i, stage in enumerate(nodes)}
+    lines = ["flowchart LR"]
+    lines += [f'  {ids[s]}["{s}<br/>{n} jobs"]' for s, n in nodes.items()]
+    lines += [f"  {ids[a]} -->|{n}| {ids[b]}" for (a, b), n in edges.items()]
+    return "\n".join(lines) + "\n"

@@ -163,8 +163,8 @@ def test_errors(tmp_path: Path) -> None:
     _write(tmp_path / "raw", skip="depth_zbuffer")
     with pytest.raises(
         DataError,
-        match=r"domain 'depth_zbuffer' needed by 'rgb2depth' is missing for building "
-        r"'\w+': no folder .*depth_zbuffer'; download that domain",
+        match=r"domain 'depth_zbuffer' needed by 'rgb2depth' is missing for building\(s\) "
+        r"'\w+', .*: no folder like .*depth_zbuffer'; download that domain",
     ):
         prepare_dataset(_params(tmp_path / "raw"), TASKS, tmp_path / "d")
     with pytest.raises(DataError, match=r"names 'a', 'b', 'nowhere', not found under"):

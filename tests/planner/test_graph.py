@@ -77,14 +77,21 @@ def test_bind_slot_literal_and_errors() -> None:
 def test_calibration_replaces_reference_step_times(tmp_path: Path) -> None:
     spec = Spec(name="c", tasks=["rgb2depth", "rgb2mist"], training={"encoder": {"steps": 100}})
     plain = build_plan(spec).jobs["encoder/rgb2depth"].est_seconds
-    (tmp_path / "calibration.json").write_text(
-        json.dumps({"seconds_per_step": {"encoder": 2.0, "bogus": 1}})
-    )
+    doc = {
+        "format": 2,
+        "latest_device": "cpu",
+        "devices": {
+            "cpu": {
+                "encoder": {"jobs": 1, "seconds": 40.0, "reference_seconds": 20.0},
+                "bogus": {"jobs": 1, "seconds": 1.0, "reference_seconds": 1.0},
+            }
+        },
+    }
+    (tmp_path / "calibration.json").write_text(json.dumps(doc))
     calibration = load_calibration(tmp_path)
     assert calibration == {"encoder": 2.0}
     calibrated = build_plan(spec, calibration).jobs["encoder/rgb2depth"].est_seconds
-    assert calibrated == pytest.approx(10.0 + 100 * 2.0)  # overhead + steps x measured
-    assert calibrated != plain
+    assert calibrated == pytest.approx(2.0 * plain, rel=1e-3)  # measured / reference
 
 
 def test_broken_calibration_is_a_clear_error(tmp_path: Path) -> None:
@@ -116,3 +123,18 @@ def test_descendants_are_every_job_a_failure_stops() -> None:
         assert set(got) == nx.descendants(graph, job_id)
         assert got == [j for j in plan.jobs if j in set(got)]  # plan order
     assert plan.descendants("report") == []
+
+
+def test_rule_graph_has_one_node_per_stage() -> None:
+    from taskonomy.planner.views import plan_to_rule_dot, plan_to_rule_mermaid, stage_graph
+
+    plan = build_plan(Spec(name="r", tasks=["rgb2depth", "rgb2mist", "reshade"]))
+    nodes, edges = stage_graph(plan)
+    assert sum(nodes.values()) == len(plan)
+    assert set(nodes) == {j.stage for j in plan}
+    assert edges[("dataset", "encoder")] == 3
+    assert sum(edges.values()) == sum(len(j.deps) for j in plan)
+    dot = plan_to_rule_dot(plan)
+    assert dot.count("[label=") == len(nodes) + len(edges)
+    assert '"encoder" [label="encoder\\n3 jobs"];' in dot
+    assert plan_to_rule_mermaid(plan).startswith("flowchart LR\n")

@@ -19,6 +19,8 @@ from taskonomy.errors import ExecutionError, SpecError
 from taskonomy.executor.slurm.header import (
     ArraySubmission,
     extra_flags,
+    parse_partition_limits,
+    parse_slurm_minutes,
     sbatch_headers,
     stage_arrays,
     stage_submissions,
@@ -62,7 +64,7 @@ def literal_plan() -> Plan:
 
 EXECUTOR = ExecutorSpec(
     kind="slurm",
-    slurm_account="vision lab",
+    slurm_account="vision-lab",
     slurm_qos="high",
     slurm_array_parallelism=2,
     slurm_extra_flags=["--constraint=a100", "--exclusive"],
@@ -142,7 +144,7 @@ def test_sbatch_lines_tokenize_back_to_the_exact_paths() -> None:
     folder = str(HOSTILE / "logs" / "slurm" / "encoder")
     assert options["output"] == f"{folder}/%A_%a_0_log.out"
     assert options["error"] == f"{folder}/%A_%a_0_log.err"
-    assert options["account"] == "vision lab"
+    assert options["account"] == "vision-lab"
 
 
 @pytest.mark.parametrize("bad", ["100%", "back\\slash", "new\nline"])
@@ -176,9 +178,84 @@ def test_headers_warn_about_jobs_longer_than_their_time_limit() -> None:
         "encoder/b: ~150 min); raise executor.resources.encoder.time_min"
     ]
     assert headers["taxonomy"][:2] == [
-        "#SBATCH --account='vision lab'",
+        "#SBATCH --account=vision-lab",
         "#SBATCH --constraint=a100",
     ]
+    assert "#SBATCH --time=02:00:00" in headers["encoder"]  # capped at time_min
+
+
+def stage_plan(n: int, est: float, res: Resources, kind: JobKind = JobKind.EVALUATE) -> Plan:
+    jobs = [job(f"{kind}/{i}", kind, str(kind), res, est=est) for i in range(n)]
+    return Plan(name="p", jobs={j.id: j for j in jobs}, hash="h", transfer_slots={})
+
+
+def time_of(header: list[str]) -> str:
+    return next(h for h in header if h.startswith("#SBATCH --time=")).split("=", 1)[1]
+
+
+def test_packed_tasks_ask_for_the_estimate_not_time_min_times_the_pack() -> None:
+    """The paper spec's evaluate array: 25 jobs of ~24 s each per task, time_min 120."""
+    res = Resources(gpus=1, cpus=4, mem_gb=16, time_min=120)
+    plan = stage_plan(1175, 24.0, res)
+    sub = stage_submissions("p", "evaluate", list(plan), EXECUTOR, Path("/w"))[0]
+    assert sub.jobs_per_task == 25
+    # 25 x 24 s = 10 min of work: 3x margin + 5 min start-up = 35 min (was 2-02:00:00).
+    assert sub.time_min == 35 and time_of(sub.header()) == "00:35:00"
+    tiny = stage_plan(3, 1.0, res)
+    assert stage_submissions("p", "e", list(tiny), EXECUTOR, Path("/w"))[0].time_min == 15
+
+
+def test_requests_never_exceed_the_partitions_limit() -> None:
+    res = Resources(gpus=1, cpus=4, mem_gb=16, time_min=24 * 60, partition="short")
+    plan = stage_plan(4, 3600.0, res, JobKind.ENCODER)
+    limits = parse_partition_limits("gpu* 2-00:00:00\nshort 2:00:00\ndebug infinite\n")
+    assert limits == {"gpu": 2880, None: 2880, "short": 120}
+    sub = stage_submissions("p", "encoder", list(plan), EXECUTOR, Path("/w"), 1001, limits)[0]
+    assert sub.time_min == 120
+    headers, warnings = sbatch_headers(plan, EXECUTOR, Path("/w"), partition_limits=limits)
+    assert time_of(headers["encoder"]) == "02:00:00"
+    assert warnings == []
+    # Without the partition's limit, the request is the cost model's: 3 x 60 + 5 min.
+    sub = stage_submissions("p", "encoder", list(plan), EXECUTOR, Path("/w"))[0]
+    assert sub.time_min == 185
+    limits = parse_partition_limits("short 30:00\n")
+    _, warnings = sbatch_headers(plan, EXECUTOR, Path("/w"), partition_limits=limits)
+    assert warnings == [
+        "4 encoder job(s) are estimated to exceed their time limit of 30 min (the "
+        "partition's limit) (e.g. encoder/0: ~60 min); choose a partition with a longer "
+        "limit (executor.resources.encoder.slurm_partition)"
+    ]
+
+
+def test_a_pack_that_cannot_fit_is_reduced_with_a_warning() -> None:
+    res = Resources(gpus=1, cpus=4, mem_gb=16, time_min=60, jobs_per_task=10)
+    plan = stage_plan(20, 300.0, res, JobKind.TRANSFER)
+    sub = stage_submissions("p", "transfer", list(plan), EXECUTOR, Path("/w"))[0]
+    # 10 x 5 min x 3 + 5 = 155 min > 60; 3 x 5 min x 3 + 5 = 50 min fits.
+    assert sub.jobs_per_task == 3 and sub.tasks == 7 and sub.time_min == 50
+    _, warnings = sbatch_headers(plan, EXECUTOR, Path("/w"))
+    assert warnings == [
+        "transfer: 10 jobs per task would need ~155 min, more than the limit of 60 min; "
+        "packing 3 per task instead (set executor.resources.transfer.slurm_jobs_per_task=3, "
+        "or raise executor.resources.transfer.time_min)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("2-00:00:00", 2880),
+        ("12:00:00", 720),
+        ("30:00", 30),
+        ("45", 45),
+        ("1-12", 2160),
+        ("infinite", None),
+        ("UNLIMITED", None),
+        ("n/a", None),
+    ],
+)
+def test_slurm_time_limits_parse(text: str, minutes: int | None) -> None:
+    assert parse_slurm_minutes(text) == minutes
 
 
 def test_extra_flags() -> None:

@@ -12,9 +12,12 @@ submitted.
 from __future__ import annotations
 
 import math
+import re
 import shlex
+import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,9 @@ import attrs
 
 from taskonomy.errors import ExecutionError, SpecError
 from taskonomy.executor.slurm.cluster import DEFAULT_MAX_ARRAY_SIZE, split_array
+from taskonomy.planner.cost import task_minutes
 from taskonomy.planner.jobs import Job, Plan
-from taskonomy.planner.packing import jobs_per_task
+from taskonomy.planner.packing import fits, jobs_per_task, task_seconds
 from taskonomy.spec.models import ExecutorSpec
 
 #: The signal submitit asks SLURM to send before a time limit (its checkpoint trigger).
@@ -90,6 +94,110 @@ def _check_folder(folder: Path) -> Path:
             "which sbatch cannot take in a path; choose a work directory without them"
         )
     return folder
+
+
+def parse_slurm_minutes(text: str) -> int | None:
+    """A SLURM time limit (``2-00:00:00``, ``12:00:00``, ``30:00``, ``45``) in minutes;
+    None for ``infinite``/``UNLIMITED`` or anything unreadable."""
+    m = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text.strip())
+    if m is None:
+        return None
+    days, a, b, c = (int(g) if g else None for g in m.groups())
+    if c is not None:  # [D-]HH:MM:SS
+        hours, minutes, seconds = a or 0, b or 0, c
+    elif days is not None:  # D-HH[:MM]
+        hours, minutes, seconds = a or 0, b or 0, 0
+    elif b is not None:  # MM:SS
+        hours, minutes, seconds = 0, a or 0, b
+    else:  # MM
+        hours, minutes, seconds = 0, a or 0, 0
+    return (days or 0) * 24 * 60 + hours * 60 + minutes + math.ceil(seconds / 60)
+
+
+@attrs.frozen
+class Partition:
+    """What ``sinfo`` says about one partition: its time limit (None: none), and the
+    largest node's memory (MB) and CPUs."""
+
+    name: str
+    default: bool
+    time_min: int | None
+    mem_mb: int | None
+    cpus: int | None
+
+
+def _int(text: str) -> int | None:
+    m = re.match(r"\d+", text.strip())
+    return int(m.group()) if m else None
+
+
+def parse_partitions(text: str) -> dict[str, Partition]:
+    """``sinfo -h -o '%P|%l|%m|%c'`` (one line per partition and node kind) by name;
+    a partition's memory and CPUs are its largest node's (``%m`` may end in ``+``)."""
+    out: dict[str, Partition] = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) < 2 or not parts[0]:
+            continue
+        name = parts[0].rstrip("*")
+        mem = _int(parts[2]) if len(parts) > 2 else None
+        cpus = _int(parts[3]) if len(parts) > 3 else None
+        old = out.get(name)
+        if old is not None:
+            mem = max(filter(None, (mem, old.mem_mb)), default=None)
+            cpus = max(filter(None, (cpus, old.cpus)), default=None)
+        out[name] = Partition(
+            name, parts[0].endswith("*"), parse_slurm_minutes(parts[1]), mem, cpus
+        )
+    return out
+
+
+def parse_partition_limits(text: str) -> dict[str | None, int]:
+    """``sinfo -h -o '%P %l'`` (or ``'%P|%l|...'``) as {partition: minutes}; the default
+    partition (``*``) also under None. Partitions without a limit are left out."""
+    return limits_of(parse_partitions(text.replace(" ", "|")))
+
+
+def limits_of(partitions: Mapping[str, Partition]) -> dict[str | None, int]:
+    """Time limits by partition name, the default partition's also under None."""
+    limits: dict[str | None, int] = {}
+    for p in partitions.values():
+        if p.time_min is not None:
+            limits[p.name] = p.time_min
+            if p.default:
+                limits[None] = p.time_min
+    return limits
+
+
+def query_partitions(timeout_s: float = 10.0) -> dict[str, Partition] | None:
+    """The cluster's partitions from ``sinfo``; None where sinfo is not on PATH or fails."""
+    sinfo = shutil.which("sinfo")
+    if sinfo is None:
+        return None
+    try:
+        done = subprocess.run(
+            [sinfo, "-h", "-o", "%P|%l|%m|%c"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_partitions(done.stdout) if done.returncode == 0 else None
+
+
+def query_partition_limits(timeout_s: float = 10.0) -> dict[str | None, int]:
+    """The partitions' time limits from ``sinfo`` where it is on PATH; {} otherwise."""
+    return limits_of(query_partitions(timeout_s) or {})
+
+
+def time_cap(job: Job, partition_limits: Mapping[str | None, int] | None) -> int:
+    """The most minutes a task of ``job``'s kind may ask for: its ``time_min``, and its
+    partition's limit where that is known."""
+    cap = job.resources.time_min
+    limit = (partition_limits or {}).get(job.resources.partition)
+    return cap if limit is None else min(cap, limit)
 
 
 def _duration(minutes: int) -> str:
@@ -210,8 +318,13 @@ def stage_submissions(
     executor: ExecutorSpec,
     log_dir: Path,
     max_array_size: int = DEFAULT_MAX_ARRAY_SIZE,
+    partition_limits: Mapping[str | None, int] | None = None,
 ) -> list[ArraySubmission]:
     """The sbatch submissions that run ``jobs`` (one stage): usually one array.
+
+    Each task asks for the cost model's estimate of its pack with a margin
+    (:func:`~taskonomy.planner.cost.task_minutes`), never more than the kind's
+    ``time_min`` or the partition's limit; packs that would need more are made smaller.
 
     Args:
         plan_name: the spec's name (part of the job name).
@@ -220,9 +333,13 @@ def stage_submissions(
         executor: the spec's executor section.
         log_dir: where submitit's folders go (one per stage).
         max_array_size: the cluster's ``MaxArraySize``; larger arrays are split.
+        partition_limits: partition time limits in minutes (``sinfo``), None for the
+            default partition; unknown where absent.
     """
     res = jobs[0].resources
-    pack = jobs_per_task(jobs)
+    cap = time_cap(jobs[0], partition_limits)
+    pack = jobs_per_task(jobs, cap)
+    minutes = min(cap, task_minutes(task_seconds(jobs, pack)))
     chunks = split_array(math.ceil(len(jobs) / pack), max_array_size)
     extra = extra_flags(executor.slurm_extra_flags)
     slug = _slug(stage)
@@ -237,7 +354,7 @@ def stage_submissions(
             cpus=res.cpus,
             gpus=res.gpus,
             mem_gb=res.mem_gb,
-            time_min=res.time_min * pack,
+            time_min=minutes,
             partition=res.partition,
             account=executor.slurm_account,
             qos=executor.slurm_qos,
@@ -253,8 +370,10 @@ def sbatch_headers(
     executor: ExecutorSpec,
     workdir: Path,
     max_array_size: int = DEFAULT_MAX_ARRAY_SIZE,
+    partition_limits: Mapping[str | None, int] | None = None,
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """Headers per submission, and warnings for jobs estimated to outrun their time limit.
+    """Headers per submission, and warnings for jobs estimated to outrun their time limit
+    and for packs the spec asks for that cannot fit in it (they are made smaller).
 
     Keys are stage names, with `` [part i/k]`` added where a stage's array is split.
     """
@@ -262,17 +381,46 @@ def sbatch_headers(
     warnings: list[str] = []
     for stage, jobs in stage_arrays(plan).items():
         subs = stage_submissions(
-            plan.name, stage, jobs, executor, workdir / "logs" / "slurm", max_array_size
+            plan.name,
+            stage,
+            jobs,
+            executor,
+            workdir / "logs" / "slurm",
+            max_array_size,
+            partition_limits,
         )
         for i, sub in enumerate(subs):
             key = stage if len(subs) == 1 else f"{stage} [part {i + 1}/{len(subs)}]"
             headers[key] = sub.header()
-        over = [j for j in jobs if j.est_seconds > j.resources.time_min * 60]
-        if over:
-            worst = max(over, key=lambda j: j.est_seconds)
-            warnings.append(
-                f"{len(over)} {stage} job(s) are estimated to exceed their time limit of "
-                f"{worst.resources.time_min} min (e.g. {worst.id}: ~{worst.est_seconds / 60:.0f} "
-                f"min); raise executor.resources.{worst.kind}.time_min"
-            )
+        warnings += _time_warnings(stage, jobs, partition_limits)
     return headers, warnings
+
+
+def _time_warnings(
+    stage: str, jobs: Sequence[Job], partition_limits: Mapping[str | None, int] | None
+) -> list[str]:
+    kind, res = jobs[0].kind, jobs[0].resources
+    cap = time_cap(jobs[0], partition_limits)
+    what = f"{cap} min" + (" (the partition's limit)" if cap < res.time_min else "")
+    fix = (
+        f"choose a partition with a longer limit (executor.resources.{kind}.slurm_partition)"
+        if cap < res.time_min
+        else f"raise executor.resources.{kind}.time_min"
+    )
+    over = [j for j in jobs if j.est_seconds > cap * 60]
+    if over:
+        worst = max(over, key=lambda j: j.est_seconds)
+        return [
+            f"{len(over)} {stage} job(s) are estimated to exceed their time limit of {what} "
+            f"(e.g. {worst.id}: ~{worst.est_seconds / 60:.0f} min); {fix}"
+        ]
+    asked = res.jobs_per_task
+    if asked is not None and asked > 1 and not fits(jobs, asked, cap):
+        pack = jobs_per_task(jobs, cap)
+        need = task_minutes(task_seconds(jobs, asked))
+        return [
+            f"{stage}: {asked} jobs per task would need ~{need} min, more than the limit of "
+            f"{what}; packing {pack} per task instead (set "
+            f"executor.resources.{kind}.slurm_jobs_per_task={pack}, or {fix})"
+        ]
+    return []

@@ -2,7 +2,7 @@
 #!/bin/bash
 
 # Parameters
-#SBATCH --account='vision lab'
+#SBATCH --account=vision-lab
 #SBATCH --array=0-1%2
 #SBATCH --constraint=a100
 #SBATCH --cpus-per-task=8
@@ -26,7 +26,7 @@ srun --unbuffered --output '/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x
 #!/bin/bash
 
 # Parameters
-#SBATCH --account='vision lab'
+#SBATCH --account=vision-lab
 #SBATCH --array=0-2%2
 #SBATCH --constraint=a100
 #SBATCH --cpus-per-task=4
@@ -41,7 +41,7 @@ srun --unbuffered --output '/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x
 #SBATCH --partition=gpu-short
 #SBATCH --qos=high
 #SBATCH --signal=USR2@90
-#SBATCH --time=01:00:00
+#SBATCH --time=00:15:00
 #SBATCH --wckey=submitit
 
 # command
@@ -51,7 +51,7 @@ srun --unbuffered --output '/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x
 #!/bin/bash
 
 # Parameters
-#SBATCH --account='vision lab'
+#SBATCH --account=vision-lab
 #SBATCH --constraint=a100
 #SBATCH --cpus-per-task=2
 #SBATCH --error='/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x]{a,b} #tab	here/work dir/logs/slurm/taxonomy/%j_0_log.err'
@@ -63,7 +63,7 @@ srun --unbuffered --output '/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x
 #SBATCH --output='/scratch/O'"'"'Brien "runs" $HOME `whoami` ;&|<>*?[x]{a,b} #tab	here/work dir/logs/slurm/taxonomy/%j_0_log.out'
 #SBATCH --qos=high
 #SBATCH --signal=USR2@90
-#SBATCH --time=00:30:00
+#SBATCH --time=00:15:00
 #SBATCH --wckey=submitit
 
 # command
