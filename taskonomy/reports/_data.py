@@ -269,9 +269,38 @@ def load_results(workdir: Path) -> RunResults:
         evaluations=_evaluations(_read_json(ev), ev) if ev else (),
         plan=_mapping(plan) if plan else None,
         spec=_mapping(spec) if spec else None,
-        run=_mapping(run) if run else None,
+        run=_last_working_run(workdir) if run else None,
         missing=tuple(name for name in RESULT_FILES if name not in present),
     )
+
+
+#: Every run's record, kept by the executor (``taskonomy.executor.runinfo.RUNS_DIR``).
+RUNS_DIR = "runs"
+
+
+def _last_working_run(workdir: Path) -> Mapping[str, Any] | None:
+    """The run a report shows: the latest that ran any job, not a no-op resume after it
+    (``runs/*.json``, oldest first by name; ``run.json`` where there is no history)."""
+    folder = workdir / RUNS_DIR
+    runs = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict):
+            runs.append(doc)
+    latest = workdir / RUN_FILE
+    if not runs and latest.is_file():
+        return _mapping(latest)
+
+    def worked(doc: Mapping[str, Any]) -> bool:
+        jobs = doc.get("jobs")
+        entries = jobs.values() if isinstance(jobs, Mapping) else ()
+        return any(isinstance(e, Mapping) and e.get("state") in ("done", "failed") for e in entries)
+
+    working = [r for r in runs if worked(r)]
+    return working[-1] if working else (runs[-1] if runs else None)
 
 
 def solutions_from_json(doc: Mapping[str, Any]) -> tuple[Solution, ...]:

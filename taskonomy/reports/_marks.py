@@ -4,21 +4,24 @@ A grid of a large dictionary (the release's 27 tasks over 20 budgets and 4 order
 thousands of arrows and labels; one matplotlib patch or text object each made such a
 report take half a minute. Here the arrows of a panel are one quiver, the legs of its
 hyperedges one line collection, and its labels one path collection of glyph outlines
-(computed once per label and reused by every panel).
+(computed once per label and reused by every panel). The outlines also give the exact
+extent of every label before anything is drawn, which sizes the circle of a panel.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D
+from matplotlib.transforms import Affine2D, Bbox
 
 Point = tuple[float, float]
 
@@ -77,53 +80,80 @@ class Edges:
             )
 
 
-@lru_cache(maxsize=512)
-def _label_path(lines: tuple[str, ...], size: float, right: bool, angle: float) -> MplPath:
-    """The outline of a (multi-line) label in points, anchored at (0, 0): left-aligned
-    and starting at the anchor when ``right`` (the right half of the circle), else
-    right-aligned and ending there; centred vertically on the anchor, then rotated by
-    ``angle`` degrees about it (as a text with ``rotation_mode="anchor"``)."""
+HAlign = Literal["left", "center", "right"]
+VAlign = Literal["bottom", "center", "top"]
+
+
+@lru_cache(maxsize=2048)
+def label_path(
+    lines: tuple[str, ...], size: float, ha: HAlign, va: VAlign, angle: float
+) -> MplPath:
+    """The outline of a (multi-line) label in points, placed against the anchor (0, 0) as
+    a text with this alignment would be, then rotated by ``angle`` degrees about the
+    anchor (as a text with ``rotation_mode="anchor"``). Lines are aligned on ``ha``."""
     prop = FontProperties(family="DejaVu Sans", size=size)
     step = 1.15 * size
+    block = (len(lines) - 1) * step + size  # cap height to descender, roughly
+    lift = {"bottom": block / 2, "center": 0.0, "top": -block / 2}[va]
     parts = []
     for i, line in enumerate(lines):
         path = TextPath((0, 0), line, size=size, prop=prop)
         width = path.get_extents().x1 if len(path.vertices) else 0.0
-        baseline = ((len(lines) - 1) / 2 - i) * step - 0.36 * size
-        shift = Affine2D().translate(0.0 if right else -width, baseline)
-        parts.append(path.transformed(shift))
+        baseline = ((len(lines) - 1) / 2 - i) * step - 0.36 * size + lift
+        dx = {"left": 0.0, "center": -width / 2, "right": -width}[ha]
+        parts.append(path.transformed(Affine2D().translate(dx, baseline)))
     return MplPath.make_compound_path(*parts).transformed(Affine2D().rotate_deg(angle))
 
 
-def radial_labels(
-    ax: Axes,
-    anchors: Sequence[Point],
-    texts: Sequence[Sequence[str]],
-    colours: Sequence[str],
-    *,
-    size: float,
-    zorder: float = 5,
-) -> None:
-    """Labels along the rays of a circle centred on (0, 0), one path collection.
+@dataclass(frozen=True)
+class Label:
+    """One node label: its lines, where it is anchored (data units) and how."""
 
-    Each ``texts[i]`` (lines of one label) starts at ``anchors[i]`` and runs outwards;
-    on the left half it is turned by 180° so that no label reads upside down.
-    """
-    paths, offsets = [], []
-    for (x, y), lines in zip(anchors, texts, strict=True):
-        right = x > -1e-9
-        angle = math.degrees(math.atan2(y, x)) - (0.0 if right else 180.0)
-        paths.append(_label_path(tuple(lines), size, right, round(angle, 6)))
-        offsets.append((x, y))
-    dpi = ax.get_figure().dpi  # type: ignore[union-attr]
-    collection = PathCollection(
-        paths,
-        offsets=offsets,
-        offset_transform=ax.transData,
-        facecolors=list(colours),
-        edgecolors="none",
-        linewidths=0,
-        zorder=zorder,
-    )
-    collection.set_transform(Affine2D().scale(dpi / 72))  # points -> pixels
-    ax.add_collection(collection, autolim=False)
+    lines: tuple[str, ...]
+    anchor: Point
+    ha: HAlign = "left"
+    va: VAlign = "center"
+    angle: float = 0.0
+
+    def path(self, size: float) -> MplPath:
+        return label_path(self.lines, size, self.ha, self.va, round(self.angle, 6))
+
+
+def radial(lines: Sequence[str], anchor: Point) -> Label:
+    """A label along the ray of a circle centred on (0, 0) through ``anchor``, running
+    outwards; on the left half turned by 180 degrees so that it never reads upside down."""
+    x, y = anchor
+    right = x > -1e-9
+    angle = math.degrees(math.atan2(y, x)) - (0.0 if right else 180.0)
+    return Label(tuple(lines), anchor, "left" if right else "right", "center", angle)
+
+
+class Labels(PathCollection):
+    """Labels of one panel as glyph outlines, one path collection; ``fontsize`` and
+    :meth:`boxes` tell what a text artist would (for layout checks)."""
+
+    def __init__(self, ax: Axes, labels: Sequence[Label], colours: Sequence[str], *,
+                 size: float, zorder: float = 5) -> None:  # fmt: skip
+        self.fontsize = size
+        self.labels = tuple(labels)
+        super().__init__(
+            [label.path(size) for label in labels],
+            offsets=[label.anchor for label in labels],
+            offset_transform=ax.transData,
+            facecolors=list(colours),
+            edgecolors="none",
+            linewidths=0,
+            zorder=zorder,
+        )
+        dpi = ax.get_figure().dpi  # type: ignore[union-attr]
+        self.set_transform(Affine2D().scale(dpi / 72))  # points -> pixels
+        ax.add_collection(self, autolim=False)
+
+    def boxes(self) -> list[Bbox]:
+        """Each label's bounding box in display coordinates."""
+        scale = self.get_transform()
+        offsets = self.get_offset_transform().transform(self.get_offsets())
+        return [
+            path.get_extents(scale).translated(float(x), float(y))
+            for path, (x, y) in zip(self.get_paths(), offsets, strict=True)
+        ]

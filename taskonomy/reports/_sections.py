@@ -283,7 +283,7 @@ def savings_section(results: RunResults, out: Path) -> Section:
             "dotted diagonal is the usual practice of one labelled network per target, so the "
             "height above it is the saving. Right: the share of per-target labelled networks "
             "each taxonomy does without (counted in tasks, not label cost), with the mean "
-            f"quality it keeps where {known}.",
+            f"quality it keeps (dashed, right axis) where {known}.",
         )
     )
     return section

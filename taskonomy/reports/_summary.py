@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import itertools
 import math
+import os
+import subprocess
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +28,72 @@ def fmt(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def when(epoch: object) -> str:
+    """Epoch seconds as ``2025-03-01 14:02:11 UTC``; ``?`` when absent."""
+    if isinstance(epoch, str) and epoch:
+        return epoch  # already a date
+    if not isinstance(epoch, (int, float)) or isinstance(epoch, bool):
+        return "?"
+    return dt.datetime.fromtimestamp(float(epoch), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float) -> str:
+    """``1 h 02 min``, ``3 min 05 s`` or ``12.3 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@functools.cache
+def source_commit() -> str:
+    """The git commit of the taskonomy source in use (``+dirty`` when modified), or
+    ``unknown`` outside a git checkout."""
+    import taskonomy
+
+    where = Path(taskonomy.__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )  # fmt: skip
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no", "."],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def provenance_rows(results: RunResults) -> list[list[str]]:
+    """When and from what the page was made: date, version, commit, spec and plan hash."""
+    from taskonomy import __version__
+    from taskonomy._hashing import content_hash
+
+    # The run's date keeps a report of the same run byte-identical; a table's report
+    # gets the day it was written (SOURCE_DATE_EPOCH, the reproducible-builds variable,
+    # overrides it).
+    run_end = (results.run or {}).get("finished")
+    if isinstance(run_end, (int, float)):
+        date = ["run finished", when(run_end)]
+    else:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+        now = float(epoch) if epoch.isdigit() else dt.datetime.now(dt.UTC).timestamp()
+        date = ["report written", when(now)[:10]]
+    rows = [date, ["taskonomy", f"{__version__} (commit {source_commit()})"]]
+    if results.spec is not None:
+        rows.append(["spec hash", content_hash(dict(results.spec))[:16]])
+    if results.plan is not None:
+        rows.append(["plan hash", str(results.plan.get("plan_hash", "?"))[:16]])
+    return rows
 
 
 def _splits(dataset: Mapping[str, Any]) -> str:
@@ -52,6 +122,7 @@ def overview_section(results: RunResults) -> Section:
             ["budgets", ", ".join(f"{b:g}" for b in tax.get("budgets", []) or [])],
             ["orders", ", ".join(str(k) for k in tax.get("orders", []) or [])],
             ["solver", str(tax.get("solver", "?"))],
+            *provenance_rows(results),
         ]
         section.blocks.append(Table(["setting", "value"], rows))
     else:
@@ -91,6 +162,7 @@ def origin_section(results: RunResults) -> Section:
             if origin.gain is not None and origin.quality is not None
             else "none (gain and quality are not shown)",
         ],
+        *provenance_rows(results),
     ]
     section.blocks.append(Table(["setting", "value"], rows))
     section.blocks.append(
@@ -124,10 +196,15 @@ def plan_section(results: RunResults, out: Path) -> Section:
                 f"{len(critical.get('jobs') or [])} jobs",
             ],
         ]
-        used_gpu = [s.gpu_seconds for s in curves.stage_stats(plan, results.run)]
         if results.run is not None:
-            total = sum(g or 0.0 for g in used_gpu) / 3600
-            rows.append(["GPU-hours used", f"{total:.2f}"])
+            stats = curves.stage_stats(plan, results.run)
+            used = sum(s.seconds or 0.0 for s in stats) / 3600
+            if cpu_run(results):
+                rows[2][0] = "estimated GPU-hours (at the reference GPU's speed)"
+                rows.append(["hours used (on CPU: no job held a GPU)", f"{used:.2f}"])
+            else:
+                total = sum(s.gpu_seconds or 0.0 for s in stats) / 3600
+                rows.append(["GPU-hours used", f"{total:.2f}"])
         section.blocks.append(Table(["plan", "value"], rows))
     else:
         section.blocks.append(missing_note(results, "plan.json", "estimates are not shown."))
@@ -139,42 +216,69 @@ def plan_section(results: RunResults, out: Path) -> Section:
         jobs: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         states = Counter(str(j.get("state", "?")) for j in jobs.values() if isinstance(j, Mapping))
         tally = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no jobs"
+        start, end = run.get("started"), run.get("finished")
+        took = (
+            f" ({duration(end - start)})"
+            if isinstance(start, (int, float)) and isinstance(end, (int, float))
+            else ""
+        )
         section.blocks.append(
             Raw(
-                f"<p>Run started {esc(run.get('started', '?'))}, "
-                f"finished {esc(run.get('finished', '?'))}; jobs: {esc(tally)}.</p>"
+                f"<p>Last run that did work: started {esc(when(start))}, finished "
+                f"{esc(when(end) if end is not None else 'not yet')}{esc(took)}; jobs: "
+                f"{esc(tally)}. Later runs that found nothing to do are not shown; every run "
+                "is kept in <code>runs/</code>.</p>"
             )
         )
     stats = curves.stage_stats(plan, results.run)
     if not stats:
         return section
+    on_cpu = cpu_run(results)
     section.blocks.append(
         Figure(
-            curves.plot_stages(stats, out / "run_stages.png"),
+            curves.plot_stages(stats, out / "run_stages.png", gpu=not on_cpu),
             "time per stage",
             "Time summed over the jobs of each stage: estimated by the planner (grey) and used "
-            "by the run. GPU time counts only jobs that held a GPU. Stages far off their "
-            "estimate are where the cost model (planner calibration) needs attention.",
+            "by the run. "
+            + (
+                "No job held a GPU, so only job time is shown (the planner's estimates "
+                "assume the reference GPU). "
+                if on_cpu
+                else "GPU time counts only jobs that held a GPU. "
+            )
+            + "Stages far off their estimate are where the cost model (planner "
+            "calibration) needs attention.",
         )
     )
-    section.blocks.append(
-        Table(
-            ["stage", "jobs", "used (h)", "estimated (h)", "GPU-h used", "GPU-h estimated"],
-            [
-                [
-                    s.stage,
-                    str(s.jobs),
-                    fmt(_h(s.seconds), 4),
-                    fmt(_h(s.est_seconds), 4),
-                    fmt(_h(s.gpu_seconds), 4),
-                    fmt(_h(s.est_gpu_seconds), 4),
-                ]
-                for s in stats
-            ],
-            numeric=frozenset({1, 2, 3, 4, 5}),
-        )
-    )
+    columns = ["stage", "jobs", "used (h)", "estimated (h)", "GPU-h used", "GPU-h estimated"]
+    rows = [
+        [
+            s.stage,
+            str(s.jobs),
+            fmt(_h(s.seconds), 4),
+            fmt(_h(s.est_seconds), 4),
+            fmt(_h(s.gpu_seconds), 4),
+            fmt(_h(s.est_gpu_seconds), 4),
+        ]
+        for s in stats
+    ]
+    if cpu_run(results):  # no GPU was held: GPU columns would be all zeros
+        columns, rows = columns[:4], [r[:4] for r in rows]
+    section.blocks.append(Table(columns, rows, numeric=frozenset(range(1, len(columns)))))
     return section
+
+
+def cpu_run(results: RunResults) -> bool:
+    """Whether the run shown used time but no job held a GPU."""
+    run = results.run
+    if run is None:
+        return False
+    jobs = run.get("jobs")
+    entries = [
+        e for e in (jobs.values() if isinstance(jobs, Mapping) else ()) if isinstance(e, Mapping)
+    ]
+    worked = any(float(e.get("seconds") or 0) > 0 for e in entries)
+    return worked and not any(float(e.get("gpu_seconds") or 0) > 0 for e in entries)
 
 
 def _h(seconds: float | None) -> float | None:

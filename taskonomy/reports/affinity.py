@@ -21,13 +21,24 @@ from numpy.typing import NDArray
 
 from taskonomy.affinity.table import PIXELS, SELF, AffinityTable
 from taskonomy.affinity.tree import SimilarityTree
-from taskonomy.reports._figures import MUTED, new_figure, save, style
+from taskonomy.reports._figures import MIN_FONT, MUTED, PAGE_WIDTH_IN, new_figure, save, style
 from taskonomy.reports._tasks import TaskStyle
 
 Entries = Mapping[tuple[tuple[str, ...], str], float]
 
 #: A heatmap whose largest value is this many times its smallest uses a log colour scale.
 LOG_SCALE_FROM = 30.0
+#: Cells at least this wide (inches) show their value.
+_NUMBERED_CELL_IN = 0.38
+
+
+def cell_text(value: float) -> str:
+    """A cell's value in at most four characters: ``0.43``, or ``3e-4`` below 0.01 (on a
+    log scale such cells differ by decades, which ``0.00`` would hide)."""
+    if value == 0 or abs(value) >= 0.01:
+        return f"{value:.2f}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,8 @@ def plot_heatmap(
     n_rows, n_cols = len(fo.targets), len(columns)
     data = np.column_stack([fo.values, fo.pixels]) if scratch else fo.values
     with style():
-        cell = 0.55 if n_cols <= 14 else 0.36
+        # As wide as the page shows unshrunk, at most; numbers only in cells that hold them.
+        cell = min(0.55 if n_cols <= 14 else 0.4, (PAGE_WIDTH_IN - 3.4) / max(n_cols, 1))
         fig = new_figure(3.4 + cell * n_cols, 2.0 + cell * n_rows)
         ax = fig.add_subplot()
         import matplotlib
@@ -119,11 +131,14 @@ def plot_heatmap(
             if t in fo.sources:
                 j = fo.sources.index(t)
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="black", lw=1.4))
-        if n_cols <= 16:
+        if cell >= _NUMBERED_CELL_IN:
             for (i, j), v in np.ndenumerate(data):
                 if np.isfinite(v):
                     colour = "black" if float(norm(v)) > 0.5 else "white"
-                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, c=colour)
+                    ax.text(
+                        j, i, cell_text(float(v)), ha="center", va="center", fontsize=MIN_FONT,
+                        c=colour,
+                    )  # fmt: skip
         bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
         bar.set_label(bar_label + (", log scale" if log else ""))
         fig.tight_layout()

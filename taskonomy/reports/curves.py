@@ -33,17 +33,20 @@ def _by_order(evaluations: Sequence[Evaluation]) -> dict[int, list[Evaluation]]:
     return groups
 
 
-def _win_rate_axes(ax: Axes, ylabel: str, reference: str, *, left: bool = False) -> None:
+def _win_rate_axes(ax: Axes, ylabel: str, reference: str) -> None:
+    """Win-rate axes with the 0.5 line labelled in the right margin, where no curve runs."""
     ax.axhline(0.5, color=MUTED, ls=":", lw=1)
-    ax.text(
-        0.01 if left else 1.0,
-        0.5,
+    ax.annotate(
         reference,
-        transform=ax.get_yaxis_transform(),
-        ha="left" if left else "right",
-        va="bottom",
-        fontsize=7,
-        color=MUTED,
+        xy=(1.0, 0.5),
+        xycoords=ax.get_yaxis_transform(),
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=9,
+        color="#707070",
+        annotation_clip=False,
     )
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel(ylabel)
@@ -53,15 +56,11 @@ def _win_rate_axes(ax: Axes, ylabel: str, reference: str, *, left: bool = False)
         ax.spines[side].set_visible(False)
 
 
-def _clear_on_left(series: Sequence[Sequence[float]]) -> bool:
-    """Whether the lines pass farther from 0.5 at the smallest budget than at the largest
-    (so the label of the 0.5 line goes where it does not cover them)."""
-
-    def gap(values: list[float]) -> float:
-        known = [abs(v - 0.5) for v in values if math.isfinite(v)]
-        return min(known, default=1.0)
-
-    return gap([s[0] for s in series if s]) > gap([s[-1] for s in series if s])
+def _line_style(rank: int, count: int) -> dict[str, Any]:
+    """Lower orders drawn wider underneath, so a higher order that gives the same
+    values leaves them visible as an outline."""
+    wider = count - 1 - rank
+    return {"lw": 1.5 + 1.2 * wider, "ms": 4.5 + 2.0 * wider, "zorder": 2 + rank}
 
 
 def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
@@ -69,29 +68,25 @@ def plot_mean_scores(evaluations: Sequence[Evaluation], path: Path) -> Path:
     with style():
         fig = new_figure(9.0, 3.6)
         gain_ax, quality_ax = fig.subplots(1, 2)
-        for order, group in _by_order(evaluations).items():
+        groups = _by_order(evaluations)
+        for rank, (order, group) in enumerate(groups.items()):
             budgets = [e.budget for e in group]
-            kw: dict[str, Any] = {"color": order_colour(order), "marker": "o", "ms": 4}
+            kw: dict[str, Any] = {
+                "color": order_colour(order),
+                "marker": "o",
+                **_line_style(rank, len(groups)),
+            }
             gain_ax.plot(budgets, [e.mean_gain for e in group], label=f"order ≤ {order}", **kw)
             quality_ax.plot(
                 budgets, [e.mean_quality for e in group], label=f"order ≤ {order}", **kw
             )
-        groups = _by_order(evaluations).values()
+        _win_rate_axes(gain_ax, "mean gain (win rate vs scratch)", "as good as\nscratch")
         _win_rate_axes(
-            gain_ax,
-            "mean gain (win rate vs scratch)",
-            "as good as scratch",
-            left=_clear_on_left([[e.mean_gain for e in g] for g in groups]),
-        )
-        _win_rate_axes(
-            quality_ax,
-            "mean quality (win rate vs own network)",
-            "as good as own network",
-            left=_clear_on_left([[e.mean_quality for e in g] for g in groups]),
+            quality_ax, "mean quality (win rate vs own network)", "as good as\nown network"
         )
         gain_ax.set_title("gain against budget")
         quality_ax.set_title("quality against budget")
-        gain_ax.legend(frameon=False, fontsize=8, loc="lower right")
+        gain_ax.legend(frameon=False, loc="lower right")
         fig.tight_layout()
         return save(fig, path)
 
@@ -101,7 +96,7 @@ def plot_target_scores(
     targets: Sequence[str],
     path: Path,
     *,
-    columns: int = 5,
+    columns: int = 4,
     tasks: TaskStyle | None = None,
 ) -> Path:
     """Gain (solid) and quality (dashed) of every target against budget, one colour per order.
@@ -129,17 +124,19 @@ def plot_target_scores(
             hspace=0.32,
         )
         for ax, target in zip(axes.flat, targets, strict=False):
-            for order, group in groups.items():
+            for rank, (order, group) in enumerate(groups.items()):
                 points = [(e.budget, e.targets[target]) for e in group if target in e.targets]
                 xs = [b for b, _ in points]
                 colour = order_colour(order)
+                wider = len(groups) - 1 - rank  # lower orders wider, underneath
                 ax.plot(
                     xs,
                     [s.gain for _, s in points],
                     color=colour,
                     marker="None" if many else "o",
-                    ms=3,
-                    lw=1.3,
+                    ms=3 + 2 * wider,
+                    lw=1.3 + 1.2 * wider,
+                    zorder=2 + rank,
                 )
                 ax.plot(
                     xs,
@@ -147,8 +144,9 @@ def plot_target_scores(
                     color=colour,
                     ls="--",
                     marker="None" if many else "s",
-                    ms=2.5,
-                    lw=1.1,
+                    ms=2.5 + 2 * wider,
+                    lw=1.1 + 1.2 * wider,
+                    zorder=2 + rank,
                 )
             ax.axhline(0.5, color=MUTED, ls=":", lw=0.8)
             ax.set_title(tasks.label(target), fontsize=9.5, color=tasks.colour(target))
@@ -209,42 +207,43 @@ def plot_savings(
 ) -> Path:
     """Targets solved against supervised tasks, and the share of labels saved per budget.
 
-    ``quality`` maps (budget, max order) to the taxonomy's mean quality, written on its bar
-    (or, with many bars, drawn as a dashed line per order against a right-hand axis).
+    ``quality`` maps (budget, max order) to the taxonomy's mean quality, drawn as a dashed
+    line per order against a right-hand axis (numbers on the bars would collide).
     """
+    from matplotlib.lines import Line2D
+
     orders = sorted({s.max_order for s in savings})
     with style():
-        fig = new_figure(9.0, 3.6)
+        fig = new_figure(9.0, 3.8)
         ax, bar_ax = fig.subplots(1, 2)
         top = max([s.targets for s in savings] + [s.supervised for s in savings] + [1])
         ax.plot([0, top], [0, top], color=MUTED, ls=":", lw=1, label="one network per target")
-        for k, order in enumerate(orders):
+        for rank, order in enumerate(orders):
             group = [s for s in savings if s.max_order == order]
-            jitter = 0.08 * (k - (len(orders) - 1) / 2)
+            wider = len(orders) - 1 - rank  # lower orders larger, underneath
             ax.plot(
-                [s.supervised + jitter for s in group],
+                [s.supervised for s in group],
                 [s.targets for s in group],
                 marker="o",
-                ms=5,
+                ms=5 + 3 * wider,
                 ls="-",
-                lw=1,
+                lw=1 + 1.5 * wider,
                 color=order_colour(order),
                 label=f"order ≤ {order}",
+                zorder=2 + rank,
             )
-        ax.set_xlabel("supervised tasks (networks trained with full labels)")
+        ax.set_xlabel("supervised tasks (trained with full labels)")
         ax.set_ylabel("targets solved")
         ax.set_xlim(-0.3, top + 0.5)
         ax.set_ylim(0, top + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.legend(frameon=False, loc="lower right")
         ax.set_title("targets solved per supervised task")
         budgets = sorted({s.budget for s in savings})
         width = 0.8 / max(len(orders), 1)
-        # Text on every bar only while the bars are wide enough; else a line per order.
-        crowded = len(budgets) * len(orders) > 16
         known = {k: q for k, q in (quality or {}).items() if np.isfinite(q)}
-        q_ax = bar_ax.twinx() if crowded and known else None
+        q_ax = bar_ax.twinx() if known else None
         for k, order in enumerate(orders):
             by_budget = {s.budget: s.saved for s in savings if s.max_order == order}
             xs = np.arange(len(budgets)) + (k - (len(orders) - 1) / 2) * width
@@ -256,13 +255,11 @@ def plot_savings(
                     [known.get((b, order), np.nan) for b in budgets],
                     color=order_colour(order),
                     ls="--",
-                    lw=1.3,
+                    lw=1.4,
+                    marker="o" if len(budgets) <= 12 else "None",
+                    ms=4,
+                    mfc="white",
                 )
-                continue
-            for x, y, b in zip(xs, ys, budgets, strict=True):
-                q = known.get((b, order))
-                if q is not None and np.isfinite(y):
-                    bar_ax.text(x, y + 1.5, f"q {q:.2f}", ha="center", va="bottom", fontsize=7)
         step = max(1, math.ceil(len(budgets) / 14))
         ticks = range(0, len(budgets), step)
         bar_ax.set_xticks(list(ticks), [f"{budgets[i]:g}" for i in ticks])
@@ -274,8 +271,10 @@ def plot_savings(
             q_ax.set_ylabel("mean quality (dashed)")
             q_ax.spines["top"].set_visible(False)
             bar_ax.set_title("predicted label savings and mean quality")
+            handles = [Line2D([], [], color="#444444", ls="--", lw=1.4, label="mean quality")]
+            q_ax.legend(handles=handles, frameon=False, loc="upper right")
         else:
-            bar_ax.set_title("predicted label savings" + (" (q: mean quality)" if known else ""))
+            bar_ax.set_title("predicted label savings")
         for a in (ax, bar_ax):
             a.grid(alpha=0.25)
             for side in ("top", "right"):
@@ -352,17 +351,19 @@ def _unit(seconds: float) -> tuple[float, str]:
     return 1.0, "seconds"
 
 
-def plot_stages(stats: Sequence[StageStats], path: Path) -> Path:
-    """Horizontal bars per stage: job time and GPU time, used next to estimated."""
+def plot_stages(stats: Sequence[StageStats], path: Path, *, gpu: bool = True) -> Path:
+    """Horizontal bars per stage: job time and (with ``gpu``) GPU time, used next to
+    estimated. A run on CPUs only gets no GPU panel: it would hold estimates alone."""
     has_run = any(s.seconds is not None for s in stats)
-    with style():
-        fig = new_figure(9.5, 1.4 + 0.34 * len(stats))
-        axes = fig.subplots(1, 2, sharey=True)
-        ys = np.arange(len(stats))
-        panels = (
-            ("job time", [s.seconds for s in stats], [s.est_seconds for s in stats]),
-            ("GPU time", [s.gpu_seconds for s in stats], [s.est_gpu_seconds for s in stats]),
+    panels = [("job time", [s.seconds for s in stats], [s.est_seconds for s in stats])]
+    if gpu:
+        panels.append(
+            ("GPU time", [s.gpu_seconds for s in stats], [s.est_gpu_seconds for s in stats])
         )
+    with style():
+        fig = new_figure(9.5 if gpu else 7.0, 1.4 + 0.34 * len(stats))
+        axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+        ys = np.arange(len(stats))
         for ax, (name, used, est) in zip(axes, panels, strict=True):
             biggest = max([*est, *(u for u in used if u is not None), 1.0])
             scale, unit = _unit(biggest)
@@ -383,7 +384,7 @@ def plot_stages(stats: Sequence[StageStats], path: Path) -> Path:
                 )
             ax.set_xlabel(f"{name} ({unit}, summed over jobs)")
             ax.set_title(f"{name} per stage")
-            ax.legend(frameon=False, fontsize=8, loc="lower right")
+            ax.legend(frameon=False, loc="lower right")
             ax.grid(axis="x", alpha=0.25)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)

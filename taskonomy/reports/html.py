@@ -2,9 +2,10 @@
 
 The page loads nothing from the network and needs no other file, so it can be mailed,
 attached to an issue or opened from a cluster's scratch disk. A tiny inline script
-records, on the ``<html>`` element, how many images loaded and how many errors the page
-raised (``data-images-loaded="9/9"``, ``data-errors="0"``) so a headless browser can
-check the page without a test-only title.
+records, on the ``<html>`` element, how many images loaded, how many errors the page
+raised and how much the most shrunk image is shrunk (``data-images-loaded="9/9"``,
+``data-errors="0"``, ``data-image-scale="1.000"``) so a headless browser can check the
+page without a test-only title.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taskonomy.reports._figures import PAGE_WIDTH_PX
+
 _CSS = """
 :root { color-scheme: light; }
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
        color: #1d1d1f; background: #fafafa; margin: 0; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+main { max-width: MAIN_WIDTHpx; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
 h1 { font-size: 28px; margin: 8px 0 4px; }
 h2 { font-size: 21px; margin: 36px 0 8px; padding-top: 8px; border-top: 1px solid #e3e3e3; }
 h3 { font-size: 16px; margin: 20px 0 6px; }
@@ -39,7 +42,7 @@ details { margin: 8px 0 16px; }
 code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
 pre { background: #f3f3f3; padding: 8px; white-space: pre-wrap; word-break: break-all;
       font-size: 12px; }
-"""
+""".replace("MAIN_WIDTH", str(PAGE_WIDTH_PX + 2 * 32))  # figures fit unshrunk in main
 
 # Records image loads and page errors on <html> for automated checks; harmless for readers.
 _SCRIPT = """
@@ -47,12 +50,16 @@ _SCRIPT = """
   var errors = 0;
   window.addEventListener("error", function () { errors += 1; }, true);
   window.addEventListener("load", function () {
-    var imgs = document.images, ok = 0;
+    var imgs = document.images, ok = 0, scale = 1;
     for (var i = 0; i < imgs.length; i++) {
-      if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok += 1; }
+      if (imgs[i].complete && imgs[i].naturalWidth > 0) {
+        ok += 1;
+        scale = Math.min(scale, imgs[i].clientWidth / imgs[i].naturalWidth);
+      }
     }
     var root = document.documentElement;
     root.setAttribute("data-images-loaded", ok + "/" + imgs.length);
+    root.setAttribute("data-image-scale", scale.toFixed(3));
     root.setAttribute("data-errors", String(errors));
   });
 })();

@@ -14,26 +14,29 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.transforms import ScaledTranslation
 
 from taskonomy.affinity.table import BASELINES, PIXELS, SELF
 from taskonomy.reports._data import affinity_table, solutions_from_json
 from taskonomy.reports._figures import (
     HYPEREDGE,
+    MIN_FONT,
     MUTED,
+    PAGE_WIDTH_IN,
     SUPERVISED,
     TRANSFER,
     new_figure,
     save,
     style,
 )
-from taskonomy.reports._marks import Edges, radial_labels
+from taskonomy.reports._marks import Edges, HAlign, Label, Labels, VAlign, radial
 from taskonomy.reports._tasks import TaskStyle, task_style
 from taskonomy.solvers.result import Solution
 
@@ -42,15 +45,101 @@ _NODE_SIZE = 110.0  # scatter marker area, points^2
 _NODE_RADIUS_PT = math.sqrt(_NODE_SIZE) / 2
 #: Panels per figure at most (fewer for many tasks); a longer sweep is split over
 #: several figures.
-MAX_PANELS = 8
+MAX_PANELS = 9
 #: With more tasks than this, labels run along the rays of the circle (and wrap).
 RADIAL_FROM = 12
-#: Characters per line of a wrapped radial label.
+#: Characters per line of a wrapped label: along a ray, and horizontal (beside the circle).
 _WRAP = 15
+_WRAP_BESIDE = 12
+#: How far outside the circle a label starts (inches): clear of its node's rim.
+_LABEL_GAP_IN = (_NODE_RADIUS_PT + 3.5) / 72
+#: Font size of node labels and captions, and the room kept free along a panel's edges.
+_FONT = MIN_FONT + 0.5
+_PAD_IN = 0.04
+#: The smallest circle (radius, inches) a panel may have before it gets fewer columns.
+_MIN_RADIUS_IN = 0.6
 
 
-def _wrap(label: str) -> list[str]:
-    return textwrap.wrap(label, _WRAP, break_long_words=False) or [label]
+def _wrap(label: str, width: int = _WRAP) -> tuple[str, ...]:
+    return tuple(textwrap.wrap(label, width, break_long_words=False) or [label])
+
+
+def node_labels(names: Sequence[str], pos: Mapping[str, Point], style: TaskStyle) -> list[Label]:
+    """The label of every task, anchored at its node's place on the unit circle (moved
+    outwards by :func:`placed`): along its ray for a large dictionary, else beside its
+    node (left, right, above or below as the node sits on the circle)."""
+    if len(names) > RADIAL_FROM:  # along the rays: neighbours never overlap
+        return [radial(_wrap(style.label(t)), pos[t]) for t in names]
+    out = []
+    for t in names:
+        x, y = pos[t]
+        ha: HAlign = "left" if x > 0.15 else "right" if x < -0.15 else "center"
+        va: VAlign = "bottom" if y > 0.15 else "top" if y < -0.15 else "center"
+        out.append(Label(_wrap(style.label(t), _WRAP_BESIDE), (x, y), ha, va))
+    return out
+
+
+def placed(labels: Sequence[Label], radius: float) -> list[Label]:
+    """``labels`` moved from the circle (radius ``radius`` inches, one data unit) to
+    :data:`_LABEL_GAP_IN` beyond it."""
+    k = 1 + _LABEL_GAP_IN / radius
+    return [replace(label, anchor=(k * label.anchor[0], k * label.anchor[1])) for label in labels]
+
+
+def fit_radius(labels: Sequence[Label], font: float, width: float, height: float) -> float:
+    """The largest circle radius (inches) at which every label (anchored on the unit
+    circle, see :func:`placed`) and every node stays inside a ``width`` x ``height`` inch
+    panel."""
+    half_w, half_h = width / 2 - _PAD_IN, height / 2 - _PAD_IN
+    node = (_NODE_RADIUS_PT + 1) / 72
+    best = min(half_w, half_h) - node
+    for label in labels:
+        box = label.path(font).get_extents()  # points, relative to the anchor
+        (ax_, ay), lo_x, hi_x = label.anchor, box.x0 / 72, box.x1 / 72
+        lo_y, hi_y = box.y0 / 72, box.y1 / 72
+        # a * (r + gap) + b <= c for each side of the panel, a the anchor's coordinate
+        for a, b, c in ((ax_, hi_x, half_w), (-ax_, -lo_x, half_w),
+                        (ay, hi_y, half_h), (-ay, -lo_y, half_h)):  # fmt: skip
+            if a > 1e-9:
+                best = min(best, (c - b) / a - _LABEL_GAP_IN)
+    return max(best, 0.05)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Size (inches) and number of columns of the panels of a grid, and its label size."""
+
+    panel_w: float
+    panel_h: float
+    font: float
+    columns: int
+
+
+def _geometry(labels: Sequence[Label]) -> Geometry:
+    """Panels as wide as the page allows for the most columns (at most 3) at which the
+    circle keeps a readable radius and neighbouring radial labels keep apart; panels
+    are as tall as their labels need."""
+    n = max(len(labels), 1)
+    lines = max((len(label.lines) for label in labels), default=1)
+    need = _MIN_RADIUS_IN
+    if n > RADIAL_FROM:  # neighbours' label stacks must not touch where they start
+        stack = (lines * 1.15 * _FONT + 2) / 72
+        need = max(need, stack / (2 * math.sin(math.pi / n)) - _LABEL_GAP_IN)
+    for columns in (3, 2, 1):
+        width = PAGE_WIDTH_IN / columns * 0.97  # less the gaps between the panels
+        radius = fit_radius(labels, _FONT, width, 10 * width)
+        if radius >= need or columns == 1:
+            break
+    if n > RADIAL_FROM:
+        height = width
+    else:  # as tall as the labels above and below the circle need
+        reach = radius + (_NODE_RADIUS_PT + 1) / 72
+        for label in labels:
+            box, ay = label.path(_FONT).get_extents(), label.anchor[1]
+            at = ay * (radius + _LABEL_GAP_IN)
+            reach = max(reach, at + box.y1 / 72, -(at + box.y0 / 72))
+        height = 2 * (reach + _PAD_IN) + 0.02
+    return Geometry(width / 0.97, float(height), _FONT, columns)
 
 
 @dataclass(frozen=True)
@@ -107,23 +196,45 @@ def draw_panel(
     font: float,
     tasks: TaskStyle | None = None,
 ) -> None:
-    """One taxonomy on ``ax`` with the shared positions ``pos``."""
+    """One taxonomy on ``ax`` with the shared positions ``pos``.
+
+    The circle is as large as the axes allow with every label inside them (so no label
+    reaches into a neighbouring panel); the title and the caption sit above the axes.
+    """
     if isinstance(panel, Solution):
         panel = Panel(panel, (panel.budget,))
     sol = panel.solution
     tasks = tasks or TaskStyle()
-    xlim, ylim = _limits(len(pos))
+    names = list(pos)
+    labels = node_labels(names, pos, tasks)
+    box = ax.get_position()
+    fig_w, fig_h = ax.get_figure().get_size_inches()  # type: ignore[union-attr]
+    width, height = box.width * fig_w, box.height * fig_h
+    radius = fit_radius(labels, font, width, height)
+    xlim, ylim = width / (2 * radius), height / (2 * radius)
     ax.set_xlim(-xlim, xlim)
     ax.set_ylim(-ylim, ylim)
     ax.set_aspect("equal")
     ax.axis("off")
-    # A plain text, not set_title: placing a title measures the (hidden) axes each draw.
-    ax.text(
-        0.5, 1.0, panel.title, transform=ax.transAxes, ha="center", va="bottom",
-        fontsize=font + 1.5,
-    )  # fmt: skip
     solved = sol.solved
     supervised = set(sol.supervised)
+    # Plain texts, not set_title: placing a title measures the (hidden) axes each draw.
+    caption = ""
+    if solved:
+        caption = f"{len(supervised)} supervised → {len(sol.edges)} targets"
+        if sol.status != "optimal":
+            caption += f" ({sol.status.replace('_', ' ')})"
+    lift = 1.4 * font / 72 if caption else 0.0
+    inches = ax.get_figure().dpi_scale_trans  # type: ignore[union-attr]
+    above = ax.transAxes + ScaledTranslation(0.0, lift, inches)
+    ax.text(
+        0.5, 1.0, panel.title, transform=above, ha="center", va="bottom", fontsize=font + 1.5
+    )  # fmt: skip
+    if caption:
+        ax.text(
+            0.5, 1.0, caption, transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=font, color="#444444",
+        )  # fmt: skip
     by_self = {t for t, s in sol.edges.items() if tuple(s) == (SELF,)}
     by_pixels = {t for t, s in sol.edges.items() if tuple(s) == (PIXELS,)}
     edges = Edges(ax, xlim, ylim, _NODE_RADIUS_PT)
@@ -144,7 +255,6 @@ def draw_panel(
             edges.arrow(junction, pos[target], HYPEREDGE, from_node=False)
             ax.scatter(*junction, s=16, c=HYPEREDGE, zorder=3, linewidths=0)
     edges.draw(HYPEREDGE)
-    names = list(pos)
     active = [solved and (t in supervised or t in sol.edges) for t in names]
     ax.scatter(
         [pos[t][0] for t in names],
@@ -156,29 +266,8 @@ def draw_panel(
         linestyles=["--" if solved and t in by_pixels else "-" for t in names],
         zorder=4,
     )
-    colours = ["black" if on else MUTED for on in active]
-    if len(names) > RADIAL_FROM:  # along the rays: neighbours never overlap
-        radial_labels(
-            ax,
-            [(1.1 * pos[t][0], 1.1 * pos[t][1]) for t in names],
-            [_wrap(tasks.label(t)) for t in names],
-            colours,
-            size=font,
-        )
-    else:
-        for task, colour in zip(names, colours, strict=True):
-            x, y = pos[task]
-            ha = "left" if x > 0.15 else "right" if x < -0.15 else "center"
-            va = "bottom" if y > 0.15 else "top" if y < -0.15 else "center"
-            ax.text(
-                1.12 * x, 1.12 * y, tasks.label(task), ha=ha, va=va, fontsize=font,
-                color=colour, zorder=5,
-            )  # fmt: skip
+    Labels(ax, placed(labels, radius), ["black" if on else MUTED for on in active], size=font)
     if solved:
-        caption = f"{len(supervised)} supervised → {len(sol.edges)} targets"
-        if sol.status != "optimal":
-            caption += f" ({sol.status.replace('_', ' ')})"
-        ax.text(-xlim, -ylim, caption, ha="left", va="bottom", fontsize=font, color="#333333")
         return
     status = sol.status.replace("_", " ")
     reason = textwrap.shorten(sol.reason or "no solution", 120, placeholder="…")
@@ -199,9 +288,10 @@ def draw_panel(
         "\n".join(textwrap.wrap(reason, 26)),
         ha="center",
         va="top",
-        fontsize=font - 0.5,
+        fontsize=font,
         color="#b00020",
         zorder=6,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
     )
 
 
@@ -244,29 +334,10 @@ def merge_budgets(solutions: Sequence[Solution]) -> list[Panel]:
     return panels
 
 
-def _limits(n_tasks: int) -> Point:
-    """Half-width and half-height of a panel in units of the circle's radius: room for
-    horizontal labels left and right, or for radial labels all around."""
-    return (2.0, 2.0) if n_tasks > RADIAL_FROM else (1.85, 1.42)
-
-
-def _geometry(n_tasks: int) -> tuple[float, float, float, int]:
-    """Panel width and height (inches), font size and columns for ``n_tasks`` tasks.
-
-    The circle's radius grows with the number of tasks so that neighbouring nodes (and
-    their two-line radial labels) keep about a quarter of an inch apart.
-    """
-    xlim, ylim = _limits(n_tasks)
-    if n_tasks > RADIAL_FROM:
-        radius = max(1.0, 0.27 * n_tasks / (2 * math.pi))
-        return 2 * xlim * radius, 2 * ylim * radius, 8.5, 3
-    width = max(3.4, 2.0 + 0.12 * n_tasks)
-    return width, width * ylim / xlim, 7.5, 4
-
-
-def panels_per_figure(n_tasks: int) -> int:
-    """Two rows of panels for a large dictionary of tasks, else :data:`MAX_PANELS`."""
-    return 2 * _geometry(n_tasks)[3] if n_tasks > RADIAL_FROM else MAX_PANELS
+def panels_per_figure(tasks: Sequence[str], style: TaskStyle | None = None) -> int:
+    """Three rows of panels, at most :data:`MAX_PANELS`."""
+    labels = node_labels(tasks, circle_layout(tasks), style or TaskStyle())
+    return min(MAX_PANELS, 3 * _geometry(labels).columns)
 
 
 def plot_grid(
@@ -278,27 +349,28 @@ def plot_grid(
     style_: TaskStyle | None = None,
 ) -> Path:
     """``panels`` (one max order, several budgets) on one figure."""
+    style_ = style_ or TaskStyle()
     pos = circle_layout(tasks)
     n = len(panels)
-    panel_w, panel_h, font, default_columns = _geometry(len(tasks))
-    cols = max(1, min(columns or default_columns, n))
+    geom = _geometry(node_labels(list(pos), pos, style_))
+    cols = max(1, min(columns or geom.columns, n))
     rows = max(1, math.ceil(n / cols))
-    title_h, legend_h = 0.3, 0.75
-    height = (panel_h + title_h) * rows + legend_h
+    title_h, legend_h = (2.9 * geom.font + 6) / 72, 0.75
+    height = (geom.panel_h + title_h) * rows + legend_h
     with style():
-        fig = new_figure(panel_w * cols, height)
+        fig = new_figure(geom.panel_w * cols, height)
         axes = fig.subplots(rows, cols, squeeze=False)
-        # Final positions first: draw_panel sizes arrow heads and gaps from them.
+        # Final positions first: draw_panel sizes the circle, arrow heads and gaps from them.
         fig.subplots_adjust(
             left=0.005,
             right=0.995,
             top=1 - title_h / height,
             bottom=legend_h / height,
             wspace=0.02,
-            hspace=title_h / panel_h,
+            hspace=title_h / geom.panel_h,
         )
         for ax, panel in zip(axes.flat, panels, strict=False):
-            draw_panel(ax, panel, pos, font=font, tasks=style_)
+            draw_panel(ax, panel, pos, font=geom.font, tasks=style_)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         fig.legend(
@@ -327,7 +399,7 @@ def plot_taxonomy_grids(
     grids: list[Grid] = []
     for order, group in grid_by_order(solutions).items():
         panels = merge_budgets(group)
-        per = panels_per_figure(len(tasks))
+        per = panels_per_figure(tasks, style_)
         for page in range(math.ceil(len(panels) / per)):
             chunk = panels[page * per : (page + 1) * per]
             name = f"taxonomy_order{order}" + (f"_{page + 1}" if page else "") + ".png"

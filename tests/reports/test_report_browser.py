@@ -70,12 +70,18 @@ def test_report_renders_in_headless_chromium(
     n_images = mini_report.read_text(encoding="utf-8").count("<img ")
     assert n_images >= 8
 
-    dom = run_chromium(chromium, tmp_path / "profile-dom", "--dump-dom", url)
+    dom = run_chromium(
+        chromium, tmp_path / "profile-dom", "--window-size=1400,2000", "--dump-dom", url
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     root = re.search(r"<html[^>]*>", dom.stdout)
     assert root is not None, dom.stdout[:500]
     assert f'data-images-loaded="{n_images}/{n_images}"' in root.group(0), root.group(0)
     assert 'data-errors="0"' in root.group(0), root.group(0)
+    # Figures are sized for the page: in a desktop window none is shrunk, so their text
+    # shows at the sizes tests/reports/test_figure_layout.py checks.
+    scale = re.search(r'data-image-scale="([0-9.]+)"', root.group(0))
+    assert scale is not None and float(scale.group(1)) >= 0.999, root.group(0)
     assert console_lines(dom.stderr) == []
 
     shot = tmp_path / "report.png"
