@@ -25,6 +25,7 @@ from taskonomy.artifacts import (
     RAW_AFFINITIES_OUTPUT,
     RUN_FILE,
     SPEC_FILE,
+    SUPPORT_OUTPUT,
     TAXONOMY_OUTPUT,
 )
 from taskonomy.errors import AffinityError, SolverError, TaskonomyError
@@ -37,6 +38,7 @@ RESULT_FILES: dict[str, str] = {
     RAW_AFFINITIES_OUTPUT: "first-order win rates before AHP",
     TAXONOMY_OUTPUT: "the solved taxonomies",
     EVALUATION_OUTPUT: "gain and quality of each taxonomy on test images",
+    SUPPORT_OUTPUT: "bootstrap support of the similarity tree's clusters",
     PLAN_FILE: "the plan summary",
     SPEC_FILE: "the experiment spec",
     RUN_FILE: "run statistics (time and GPU-hours per stage)",
@@ -99,6 +101,9 @@ class RunResults:
     run: Mapping[str, Any] | None = None
     missing: tuple[str, ...] = field(default=())
     origin: TableOrigin | None = None
+    #: Bootstrap support of each cluster of the similarity tree (its tasks), where the
+    #: run's bootstrap wrote ``support.json``.
+    clade_support: Mapping[frozenset[str], float] = field(default_factory=dict)
 
     def task_order(self) -> list[str]:
         """Every task any file names, in the spec's order where known, else sorted."""
@@ -225,6 +230,17 @@ def _evaluations(doc: Any, path: Path | str) -> tuple[Evaluation, ...]:
     return tuple(out)
 
 
+def _clade_support(doc: Any, path: Path) -> dict[frozenset[str], float]:
+    """``support.json``'s clusters as {tasks: support}."""
+    try:
+        return {
+            frozenset(str(t) for t in c["tasks"]): _number(c["support"])
+            for c in doc.get("clusters") or []
+        }
+    except (TypeError, KeyError, AttributeError, ReportError) as exc:
+        raise ReportError(f"{path}: not a bootstrap support file ({exc})") from None
+
+
 def _mapping(path: Path) -> Mapping[str, Any]:
     doc = _read_json(path)
     if not isinstance(doc, Mapping):
@@ -261,6 +277,7 @@ def load_results(workdir: Path) -> RunResults:
     plan = path(PLAN_FILE)
     spec = path(SPEC_FILE)
     run = path(RUN_FILE)
+    sup = path(SUPPORT_OUTPUT)
     return RunResults(
         workdir=workdir,
         affinities=_affinities(p) if p else None,
@@ -271,6 +288,7 @@ def load_results(workdir: Path) -> RunResults:
         spec=_mapping(spec) if spec else None,
         run=_last_working_run(workdir) if run else None,
         missing=tuple(name for name in RESULT_FILES if name not in present),
+        clade_support=_clade_support(_read_json(sup), sup) if sup else {},
     )
 
 

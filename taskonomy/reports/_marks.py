@@ -26,6 +26,18 @@ from matplotlib.transforms import Affine2D, Bbox
 Point = tuple[float, float]
 
 
+#: An edge's line width in points when nothing says otherwise.
+LINE_PT = 1.3
+
+
+def support_width(support: float | None) -> float:
+    """An edge's line width (points) for its bootstrap support: 0.5 for an edge never
+    chosen again, 3.0 for one always chosen; :data:`LINE_PT` where none is known."""
+    if support is None:
+        return LINE_PT
+    return 0.5 + 2.5 * min(1.0, max(0.0, support))
+
+
 class Edges:
     """The edges of one panel, each end shortened to the rim of its node (in points)."""
 
@@ -35,8 +47,8 @@ class Edges:
         per_inch = max(2 * xlim / (box.width * width), 2 * ylim / (box.height * height))
         self.ax, self.point = ax, per_inch / 72  # data units per typographic point
         self.radius = node_radius_pt
-        self.arrows: list[tuple[Point, Point, str]] = []
-        self.legs: list[tuple[Point, Point]] = []
+        self.arrows: list[tuple[Point, Point, str, float]] = []
+        self.legs: list[tuple[Point, Point, float]] = []
 
     def _cut(self, a: Point, b: Point, start_pt: float, end_pt: float) -> tuple[Point, Point]:
         (ax_, ay), (bx, by) = a, b
@@ -47,35 +59,46 @@ class Edges:
         ux, uy = (bx - ax_) / length, (by - ay) / length
         return (ax_ + ux * start, ay + uy * start), (bx - ux * end, by - uy * end)
 
-    def arrow(self, a: Point, b: Point, colour: str, *, from_node: bool = True) -> None:
-        """An arrow from ``a`` (a node, or a junction) into the node at ``b``."""
+    def arrow(
+        self, a: Point, b: Point, colour: str, *, from_node: bool = True, width: float = LINE_PT
+    ) -> None:
+        """An arrow ``width`` points wide from ``a`` (a node, or a junction) into the node
+        at ``b``."""
         start = self.radius + 1 if from_node else 0.0
-        self.arrows.append((*self._cut(a, b, start, self.radius + 0.5), colour))
+        self.arrows.append((*self._cut(a, b, start, self.radius + 0.5), colour, width))
 
-    def leg(self, a: Point, b: Point) -> None:
+    def leg(self, a: Point, b: Point, width: float = LINE_PT) -> None:
         """A line without a head from the node at ``a`` to the junction at ``b``."""
-        self.legs.append(self._cut(a, b, self.radius, 0.0))
+        self.legs.append((*self._cut(a, b, self.radius, 0.0), width))
 
     def draw(self, leg_colour: str) -> None:
         if self.legs:
             self.ax.add_collection(
-                LineCollection(self.legs, colors=leg_colour, linewidths=1.3, zorder=2)
+                LineCollection(
+                    [(a, b) for a, b, _ in self.legs],
+                    colors=leg_colour,
+                    linewidths=[w for _, _, w in self.legs],
+                    zorder=2,
+                )
             )
-        if self.arrows:
+        widths = sorted({w for *_, w in self.arrows})
+        for width in widths:  # one quiver per width: a quiver has one shaft width
+            arrows = [(a, b, c) for a, b, c, w in self.arrows if w == width]
             self.ax.quiver(
-                [a[0] for a, _, _ in self.arrows],
-                [a[1] for a, _, _ in self.arrows],
-                [b[0] - a[0] for a, b, _ in self.arrows],
-                [b[1] - a[1] for a, b, _ in self.arrows],
-                color=[c for _, _, c in self.arrows],
+                [a[0] for a, _, _ in arrows],
+                [a[1] for a, _, _ in arrows],
+                [b[0] - a[0] for a, b, _ in arrows],
+                [b[1] - a[1] for a, b, _ in arrows],
+                color=[c for _, _, c in arrows],
                 angles="xy",
                 scale_units="xy",
                 scale=1,
                 units="inches",
-                width=1.3 / 72,
-                headwidth=4.5,
-                headlength=6,
-                headaxislength=5.5,
+                width=width / 72,
+                # Head sizes are in shaft widths: keep every head the size of a default one.
+                headwidth=4.5 * LINE_PT / width,
+                headlength=6 * LINE_PT / width,
+                headaxislength=5.5 * LINE_PT / width,
                 zorder=2,
             )
 

@@ -6,7 +6,8 @@ Each section works for a run's results and for results solved from an affinity t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from taskonomy.affinity.table import PIXELS
@@ -31,6 +32,8 @@ class Layout:
     tasks: list[str]
     tree: SimilarityTree | None
     style: TaskStyle
+    #: Bootstrap support of the tree's clusters (by their tasks), where known.
+    clade_support: Mapping[frozenset[str], float] = field(default_factory=dict)
 
 
 _HEATMAPS = (
@@ -112,10 +115,25 @@ def _agreement(tree: SimilarityTree, style: TaskStyle) -> str:
     )
 
 
+def _support_note(lay: Layout) -> str:
+    """A sentence on the numbers at the tree's nodes, where the run's bootstrap gave them."""
+    if not lay.clade_support:
+        return ""
+    return (
+        " The number at each join is its bootstrap support: the fraction of resamples of "
+        "the test images whose tree has a cluster of exactly those tasks (near 1: a "
+        "finding; below about 0.5: not resolved by this run)."
+    )
+
+
 def tree_section(lay: Layout, out: Path) -> Section:
     section = Section("tree", "Task similarity tree")
     tree = lay.tree
-    png = affinity.plot_dendrogram(tree, out / "similarity_tree.png", lay.style) if tree else None
+    png = (
+        affinity.plot_dendrogram(tree, out / "similarity_tree.png", lay.style, lay.clade_support)
+        if tree
+        else None
+    )
     if tree is None or png is None:
         section.blocks.append(
             Note("No tree: it needs first-order affinities of at least two source tasks.")
@@ -132,7 +150,7 @@ def tree_section(lay: Layout, out: Path) -> Section:
             "early when they help the same targets more than average. Leaf names are "
             "coloured by task family; in the paper 3D, 2D, low-dimensional geometric and "
             "semantic tasks form separate branches. Its leaf order is the order of tasks "
-            "in every other figure." + _agreement(tree, lay.style),
+            "in every other figure." + _agreement(tree, lay.style) + _support_note(lay),
         )
     )
     section.blocks.append(
@@ -155,7 +173,10 @@ def taxonomy_section(results: RunResults, lay: Layout, out: Path) -> Section:
         "taxonomy supervises; a thick ring marks a target solved by its own network; every "
         "other target has one incoming edge from the transfer chosen for it. A transfer "
         "from two or more sources joins them at a small junction node first. Infeasible "
-        "or failed solves are shown greyed with the solver's reason.",
+        "or failed solves are shown greyed with the solver's reason. Where the run "
+        "bootstrapped its test images, an edge's width is its support: the fraction of "
+        "resamples whose taxonomy at the same budget and order solves that target from "
+        "the same sources (thin edges are coin tosses).",
     )
     if not results.solutions:
         section.blocks.append(missing_note(results, TAXONOMY_OUTPUT, "no taxonomy to draw."))

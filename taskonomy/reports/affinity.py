@@ -145,9 +145,15 @@ def plot_heatmap(
         return save(fig, path)
 
 
-def draw_dendrogram(ax: Axes, tree: SimilarityTree, tasks: TaskStyle) -> list[str]:
+def draw_dendrogram(
+    ax: Axes,
+    tree: SimilarityTree,
+    tasks: TaskStyle,
+    support: Mapping[frozenset[str], float] | None = None,
+) -> list[str]:
     """Draw ``tree`` on ``ax``, leaves top to bottom in ``tree.leaf_order``, each leaf's
-    label its task's readable label in its family's colour. Returns the leaves drawn."""
+    label its task's readable label in its family's colour, and each join's bootstrap
+    ``support`` (by the tasks under it) where given. Returns the leaves drawn."""
     from scipy.cluster.hierarchy import dendrogram
 
     drawn = dendrogram(
@@ -171,13 +177,44 @@ def draw_dendrogram(ax: Axes, tree: SimilarityTree, tasks: TaskStyle) -> list[st
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.set_xlim(left=0.0)
+    for (x, y), value in join_support(tree, leaves, support or {}):
+        ax.text(
+            x, y, f"{value:.2f}", ha="right", va="bottom", fontsize=MIN_FONT,
+            color="#222222" if value >= 0.5 else "#b00020",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.6},
+            zorder=5,
+        )  # fmt: skip
     return leaves
 
 
+def join_support(
+    tree: SimilarityTree, leaves: Sequence[str], support: Mapping[frozenset[str], float]
+) -> list[tuple[tuple[float, float], float]]:
+    """Where each join of the drawn dendrogram is (scipy's coordinates: height, and the
+    midpoint of its children; leaf i at 10 i + 5) with its support, for the joins that
+    ``support`` knows (the root, holding every task, is left out)."""
+    n = len(tree.labels)
+    y = {tree.labels.index(name): 10.0 * i + 5.0 for i, name in enumerate(leaves)}
+    members: dict[int, frozenset[str]] = {i: frozenset([tree.labels[i]]) for i in range(n)}
+    out = []
+    for k, (left, right, height, _) in enumerate(tree.linkage):
+        a, b, node = int(left), int(right), n + k
+        y[node] = (y[a] + y[b]) / 2
+        members[node] = members[a] | members[b]
+        value = support.get(members[node])
+        if value is not None and len(members[node]) < n:
+            out.append(((float(height), y[node]), float(value)))
+    return out
+
+
 def plot_dendrogram(
-    tree: SimilarityTree, path: Path, tasks: TaskStyle | None = None
+    tree: SimilarityTree,
+    path: Path,
+    tasks: TaskStyle | None = None,
+    support: Mapping[frozenset[str], float] | None = None,
 ) -> Path | None:
-    """The similarity tree with a family legend; None with fewer than two leaves."""
+    """The similarity tree with a family legend (and each join's bootstrap support,
+    where given); None with fewer than two leaves."""
     if len(tree.labels) < 2:
         return None
     tasks = tasks or TaskStyle()
@@ -185,7 +222,7 @@ def plot_dendrogram(
     with style():
         fig = new_figure(9.0, 1.9 + 0.25 * n)
         ax = fig.add_subplot()
-        draw_dendrogram(ax, tree, tasks)
+        draw_dendrogram(ax, tree, tasks, support)
         ax.set_xlabel(
             f"{tree.metric} distance between transfer-out patterns "
             f"({tree.method} linkage, {tree.normalisation} normalisation)"

@@ -64,7 +64,7 @@ def layout(results: RunResults) -> Layout:
     if tree is not None:
         leaves = tree.leaf_order
         tasks = [*leaves, *(t for t in tasks if t not in leaves)]
-    return Layout(tasks, tree, task_style(tasks, results.spec))
+    return Layout(tasks, tree, task_style(tasks, results.spec), results.clade_support)
 
 
 def write_results(results: RunResults, out: Path, title: str, lead: str) -> Path:

@@ -36,7 +36,15 @@ from taskonomy.reports._figures import (
     save,
     style,
 )
-from taskonomy.reports._marks import Edges, HAlign, Label, Labels, VAlign, radial
+from taskonomy.reports._marks import (
+    Edges,
+    HAlign,
+    Label,
+    Labels,
+    VAlign,
+    radial,
+    support_width,
+)
 from taskonomy.reports._tasks import TaskStyle, task_style
 from taskonomy.solvers.result import Solution
 
@@ -243,16 +251,17 @@ def draw_panel(
             real = [s for s in sources if s in pos]
             if target not in pos or not real or target in by_self:
                 continue
+            width = support_width(sol.support.get(target))
             if len(real) == 1:
-                edges.arrow(pos[real[0]], pos[target], TRANSFER)
+                edges.arrow(pos[real[0]], pos[target], TRANSFER, width=width)
                 continue
             tx, ty = pos[target]
             mx = float(np.mean([pos[s][0] for s in real]))
             my = float(np.mean([pos[s][1] for s in real]))
             junction = (0.4 * (mx + tx), 0.4 * (my + ty))  # halfway, pulled to the centre
             for s in real:
-                edges.leg(pos[s], junction)
-            edges.arrow(junction, pos[target], HYPEREDGE, from_node=False)
+                edges.leg(pos[s], junction, width)
+            edges.arrow(junction, pos[target], HYPEREDGE, from_node=False, width=width)
             ax.scatter(*junction, s=16, c=HYPEREDGE, zorder=3, linewidths=0)
     edges.draw(HYPEREDGE)
     active = [solved and (t in supervised or t in sol.edges) for t in names]
@@ -295,7 +304,7 @@ def draw_panel(
     )
 
 
-def _legend_handles() -> list[Line2D]:
+def _legend_handles(supported: bool = False) -> list[Line2D]:
     def node(face: str, width: float, label: str, edge: str = "black") -> Line2D:
         return Line2D(
             [], [], marker="o", ls="None", ms=9, mfc=face, mec=edge, mew=width, label=label
@@ -310,6 +319,14 @@ def _legend_handles() -> list[Line2D]:
             [], [], color=HYPEREDGE, lw=1.5, marker="o", ms=4, label="higher-order (via junction)"
         ),
         node("white", 1.0, "not used at this budget", edge="#cfcfcf"),
+        *(
+            [
+                Line2D([], [], color=TRANSFER, lw=support_width(1.0), label="support 1.0"),
+                Line2D([], [], color=TRANSFER, lw=support_width(0.3), label="support 0.3"),
+            ]
+            if supported
+            else []
+        ),
     ]
 
 
@@ -373,8 +390,15 @@ def plot_grid(
             draw_panel(ax, panel, pos, font=geom.font, tasks=style_)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
+        supported = any(
+            (p.solution if isinstance(p, Panel) else p).support for p in panels
+        )  # edge widths show the bootstrap support of each edge
         fig.legend(
-            handles=_legend_handles(), loc="lower center", ncols=3, fontsize=9, frameon=False
+            handles=_legend_handles(supported),
+            loc="lower center",
+            ncols=4 if supported else 3,
+            fontsize=9,
+            frameon=False,
         )
         return save(fig, path)
 

@@ -71,7 +71,7 @@ def solution_to_dict(
     }
     if winrates is not None:
         doc.update(winrates.assess(sol.edges))
-    found = (support or {}).get((sol.budget, sol.max_order))
+    found = (support or {}).get((sol.budget, sol.max_order)) or sol.support or None
     if found is not None:
         doc["support"] = dict(found)
     return doc
@@ -96,6 +96,7 @@ def solution_from_dict(doc: Mapping[str, Any]) -> Solution:
             edges={str(t): [str(s) for s in v] for t, v in (doc.get("edges") or {}).items()},
             cost=None if doc.get("cost") is None else float(doc["cost"]),
             reason=doc.get("reason"),
+            support={str(t): float(v) for t, v in (doc.get("support") or {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SolverError(f"not a taxonomy solution ({type(exc).__name__}: {exc})") from None

@@ -84,6 +84,9 @@ class Solution:
     edges: dict[str, list[str]] = field(default_factory=dict)
     cost: float | None = None
     reason: str | None = None
+    #: Bootstrap support of each target's chosen edge (fraction of resamples choosing
+    #: it), where a bootstrap ran; not part of the answer's identity.
+    support: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def solved(self) -> bool:
