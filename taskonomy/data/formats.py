@@ -55,7 +55,11 @@ def label_shape(info: TaskInfo, size: int) -> tuple[int, ...]:
         return (size, size)
     if kind is OutputKind.IMAGE_CLASSIFICATION:
         return ()
-    if kind in (OutputKind.IMAGE_MULTILABEL, OutputKind.IMAGE_REGRESSION):
+    if kind in (
+        OutputKind.IMAGE_MULTILABEL,
+        OutputKind.IMAGE_DISTRIBUTION,
+        OutputKind.IMAGE_REGRESSION,
+    ):
         return (info.channels,)
     raise DataError(f"task {info.name!r} has no label (output kind {kind.value!r})")
 
@@ -93,6 +97,13 @@ def check_label(info: TaskInfo, label: np.ndarray, batch: int, size: int) -> np.
             f"labels of task {info.name!r} hold classes outside [0, {info.channels}); fix "
             "make_label or the task's channels"
         )
+    if info.output is OutputKind.IMAGE_DISTRIBUTION and arr.size:
+        sums = arr.sum(axis=1)
+        if not np.isfinite(arr).all() or arr.min() < 0 or not np.allclose(sums, 1, atol=1e-3):
+            raise DataError(
+                f"labels of task {info.name!r} are not probability vectors (each must be "
+                "non-negative and sum to 1); fix make_label"
+            )
     return arr
 
 

@@ -7,9 +7,12 @@ Layouts read (detected from the folder names):
 * per domain, as the Omnidata downloader writes it:
   ``root/<domain>/<building>/...`` or ``root/<domain>/taskonomy/<building>/...``.
 
-Each domain is decoded by the release's conventions, centre-cropped to a square and
-resized to ``image_size``, then mapped onto the same label ranges as the mini generator
-(:mod:`taskonomy.data.labels`):
+Each domain is decoded by the release's conventions and centre-cropped to a square and
+resized to ``image_size``. Dense regression labels are mapped onto the mini generator's
+ranges (:mod:`taskonomy.data.labels`); class labels keep the release's own label spaces,
+the built-in tasks as resolved for ``dataset.kind: taskonomy``
+(:data:`taskonomy.tasks.bank.RELEASE_LABEL_SPACES`). The reader decodes each release
+domain into exactly that definition of its task and reports any other as a problem:
 
 * ``rgb``: 8-bit RGB. ``depth_zbuffer`` / ``depth_euclidean``: 16-bit, 1/512 m per unit,
   65535 invalid (invalid pixels become the far value 1.0 after resizing without them).
@@ -18,11 +21,14 @@ resized to ``image_size``, then mapped onto the same label ranges as the mini ge
   128 being zero, mapped to ``[-1, 1]``.
 * ``edge_texture``, ``edge_occlusion``, ``keypoints2d``, ``keypoints3d``: 16-bit over
   65535.
-* ``segment_semantic``: class ids, ids outside the task's classes become 0 (background);
+* ``segment_semantic``: the release's ids as they are (0 uncertain, 1 background, 2-17
+  its 16 COCO classes); an id outside them becomes 0 (uncertain).
   ``segment_unsup25d``: segment ids modulo the task's classes.
-* ``class_object``, ``class_scene``, ``room_layout``, ``vanishing_point``: a ``.npy``
-  vector per view: the first ``C`` entries, thresholded at 0.5 (multilabel), arg-maxed
-  (classification) or as is.
+* ``class_object``, ``class_scene``: a ``.npy`` vector per view, the release's soft
+  1000-way ImageNet and 365-way Places distributions. It must have exactly that many
+  entries, all finite and non-negative; it is renormalised to sum to 1.
+* ``room_layout``, ``vanishing_point``: a ``.npy`` vector per view, its first ``C``
+  entries as they are.
 * ``vanishing_point`` without its own folder is read from the release's ``point_info``
   JSON (``point_<p>_view_<v>_domain_point_info.json``): its
   ``vanishing_points_gaussian_sphere`` x, y and z directions, concatenated. Room layout
@@ -55,7 +61,7 @@ from taskonomy.data.splits import (
     write_index,
 )
 from taskonomy.errors import MissingDependencyError
-from taskonomy.tasks.bank import OutputKind, TaskInfo
+from taskonomy.tasks.bank import OutputKind, TaskInfo, builtin_task
 
 #: The release's domain holding each built-in task's label.
 TASK_DOMAINS: dict[str, str] = {
@@ -227,27 +233,60 @@ def _point_info_vector(path: Path) -> np.ndarray:
     return vec
 
 
+def _release_definition_problem(info: TaskInfo) -> str | None:
+    """Why the reader cannot label ``info`` from its release domain, or None."""
+    release = builtin_task(info.name, "taskonomy")
+    if release is None or info == release:
+        return None
+    return (
+        f"task {info.name!r} is defined as {info.output.value} with {info.channels} "
+        f"channel(s), but the release labels it as {release.output.value} with "
+        f"{release.channels} (its own label space); resolve the spec's tasks for "
+        "dataset.kind taskonomy (taskonomy.spec.resolve_tasks), or give your own task "
+        "another name"
+    )
+
+
+def _load_vector(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"missing file {str(path)!r}; the domain folder is incomplete")
+    if path.suffix == ".json":
+        return _point_info_vector(path)
+    try:
+        return np.asarray(np.load(path), dtype=np.float64).ravel()
+    except (OSError, ValueError, TypeError) as exc:
+        raise DataError(f"{str(path)!r} is not a readable numeric .npy vector: {exc}") from None
+
+
+def _distribution(info: TaskInfo, path: Path, vec: np.ndarray) -> np.ndarray:
+    """The release's soft label ``vec`` checked and renormalised to sum to 1."""
+    if vec.size != info.channels:
+        raise DataError(
+            f"{str(path)!r} holds {vec.size} values; task {info.name!r} is the release's "
+            f"{info.channels}-way distribution; is the file from another domain?"
+        )
+    if not np.isfinite(vec).all() or (vec < 0).any() or vec.sum() <= 0:
+        raise DataError(
+            f"{str(path)!r} is not a probability vector (it has non-finite or negative "
+            f"values, or sums to 0); task {info.name!r} reads the release's soft labels, "
+            "not logits"
+        )
+    return np.asarray(vec / vec.sum(), dtype=np.float32)
+
+
 def _decode(info: TaskInfo, path: Path, size: int) -> np.ndarray:
     """One view's label of built-in ``info`` from the release file ``path``."""
     domain = TASK_DOMAINS[info.name]
     if domain in _VECTOR_DOMAINS:
-        if not path.is_file():
-            raise DataError(f"missing file {str(path)!r}; the domain folder is incomplete")
-        if path.suffix == ".json":
-            vec = _point_info_vector(path)
-        else:
-            vec = np.asarray(np.load(path), dtype=np.float64).ravel()
+        vec = _load_vector(path)
+        if info.output is OutputKind.IMAGE_DISTRIBUTION:
+            return _distribution(info, path, vec)
         if vec.size < max(info.channels, 1):
             raise DataError(
                 f"{str(path)!r} holds {vec.size} values; task {info.name!r} needs at least "
                 f"{info.channels}"
             )
-        head = vec[: info.channels]
-        if info.output is OutputKind.IMAGE_CLASSIFICATION:
-            return np.asarray(np.argmax(head), dtype=np.int64)
-        if info.output is OutputKind.IMAGE_MULTILABEL:
-            return (head >= 0.5).astype(np.float32)
-        return head.astype(np.float32)
+        return vec[: info.channels].astype(np.float32)
     arr, full = _read_png(path)
     if domain in ("depth_zbuffer", "depth_euclidean"):
         raw = (arr[..., 0] if arr.ndim == 3 else arr).astype(np.float64)
@@ -259,7 +298,7 @@ def _decode(info: TaskInfo, path: Path, size: int) -> np.ndarray:
         ids = _resize(arr[..., 0] if arr.ndim == 3 else arr, size, nearest=True).astype(np.int64)
         if domain == "segment_unsup25d":
             return np.asarray(ids % info.channels)
-        return np.where(ids < info.channels, ids, 0)
+        return np.where(ids < info.channels, ids, 0)  # not a release class: uncertain
     if domain == "normal":
         n = _resize(arr[..., :3].astype(np.float64) / full * 2 - 1, size)
         norm = np.linalg.norm(n, axis=-1, keepdims=True)
@@ -305,6 +344,8 @@ def check_taskonomy(params: Mapping[str, Any], tasks: Sequence[TaskInfo]) -> lis
                 f"{', '.join(sorted(TASK_DOMAINS))} (plus the image tasks); use the mini "
                 "dataset for it or drop it"
             )
+        elif problem := _release_definition_problem(t):
+            problems.append(problem)
     try:
         assignment = _assign_buildings(
             params, layout.buildings, split_sizes(params), int(params.get("seed") or 0)

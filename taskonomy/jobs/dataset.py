@@ -7,6 +7,7 @@ from typing import Any
 
 from taskonomy.executor.context import JobContext
 from taskonomy.spec.rules import resolve_tasks
+from taskonomy.tasks.bank import builtin_task
 from taskonomy.tasks.registry import task_object
 
 
@@ -15,9 +16,13 @@ def run_dataset(ctx: JobContext) -> Mapping[str, Any]:
     from taskonomy.data import prepare_dataset
 
     wanted = set(ctx.params.get("label_tasks", []))
-    kinds = sorted({t.kind for t in resolve_tasks(ctx.spec) if t.kind in wanted})
-    # User tasks are passed as their objects: they carry ``make_label`` besides ``info``.
-    tasks = [task_object(kind) for kind in kinds]
+    resolved = {t.kind: t.info for t in resolve_tasks(ctx.spec) if t.kind in wanted}
+    # A built-in task comes as resolved for the dataset kind (its label space); a user
+    # task as its object, which carries ``make_label`` besides ``info``.
+    tasks = [
+        info if builtin_task(kind) is not None else task_object(kind)
+        for kind, info in sorted(resolved.items())
+    ]
     ctx.log.info("preparing %s dataset for %d task(s)", ctx.params["kind"], len(tasks))
     stats: Mapping[str, Any] = prepare_dataset(dict(ctx.params), tasks, ctx.out)  # type: ignore[arg-type]
     ctx.log.info("dataset ready: %s", stats)

@@ -70,6 +70,7 @@ def build_decoder(task: TaskInfo, cin: int, config: ModelConfig) -> nn.Module:
     if task.output in (
         OutputKind.IMAGE_CLASSIFICATION,
         OutputKind.IMAGE_MULTILABEL,
+        OutputKind.IMAGE_DISTRIBUTION,
         OutputKind.IMAGE_REGRESSION,
     ):
         return ImageDecoder(cin, task.channels, config.decoder_width)

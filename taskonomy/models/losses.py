@@ -19,6 +19,7 @@ SUPPORTED_LOSSES: dict[OutputKind, tuple[Loss, ...]] = {
     OutputKind.DENSE_CLASSIFICATION: (Loss.CROSS_ENTROPY,),
     OutputKind.IMAGE_CLASSIFICATION: (Loss.CROSS_ENTROPY,),
     OutputKind.IMAGE_MULTILABEL: (Loss.BCE,),
+    OutputKind.IMAGE_DISTRIBUTION: (Loss.CROSS_ENTROPY,),
     OutputKind.IMAGE_REGRESSION: (Loss.L1, Loss.L2),
 }
 
@@ -50,6 +51,9 @@ def per_image_loss(pred: Tensor, target: Tensor, task: TaskInfo) -> Tensor:
     """The task's loss for each image: shape ``(B,)``, float32.
 
     L1/L2 average over channels and pixels, cross-entropy over pixels, BCE over classes.
+    For a distribution (the release's soft class labels) the cross-entropy is against the
+    target distribution, ``-sum_c p_c log softmax(pred)_c``: the same loss as for a hard
+    label when ``p`` is one-hot, and KL(p || q) plus p's entropy otherwise.
 
     Args:
         pred: ``(B, C, H, W)`` for dense kinds (logits for classification), ``(B, C)``
@@ -58,6 +62,8 @@ def per_image_loss(pred: Tensor, target: Tensor, task: TaskInfo) -> Tensor:
         task: whose loss to use.
     """
     pred = pred.float()
+    if task.loss is Loss.CROSS_ENTROPY and task.output is OutputKind.IMAGE_DISTRIBUTION:
+        return -(target.float() * F.log_softmax(pred, dim=1)).sum(1)
     if task.loss is Loss.CROSS_ENTROPY:
         return F.cross_entropy(pred, target.long(), reduction="none").reshape(len(pred), -1).mean(1)
     if task.loss is Loss.BCE:

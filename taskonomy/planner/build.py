@@ -25,6 +25,7 @@ from taskonomy.planner.jobs import Job, Plan, Resources, job_hash
 from taskonomy.planner.pruning import PlanSize, plan_size, slot_count
 from taskonomy.spec.models import Spec, StageTraining
 from taskonomy.spec.rules import ResolvedTask, resolve_tasks
+from taskonomy.tasks.bank import BUILTIN_TASKS
 
 __all__ = [
     "DEFAULT_RESOURCES",
@@ -211,6 +212,15 @@ def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Pl
     dataset_params["seed"] = spec.seed if spec.dataset.seed is None else spec.dataset.seed
     # The dataset holds labels for exactly these tasks, so its artifact depends on them.
     dataset_params["label_tasks"] = sorted({t.kind for t in b.tasks if t.info.trainable})
+    # ... and on their label spaces where the dataset kind changes them (the release's own);
+    # absent for the mini spaces, so that mini plans keep their hashes.
+    spaces = {
+        t.kind: f"{t.info.output.value}/{t.info.channels}"
+        for t in b.tasks
+        if t.info.trainable and t.info != BUILTIN_TASKS.get(t.kind, t.info)
+    }
+    if spaces:
+        dataset_params["label_spaces"] = dict(sorted(spaces.items()))
     data = b.add("dataset", JobKind.DATASET, dataset_params, [], b.cost.dataset_seconds())
 
     encoder: dict[str, str] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from taskonomy.tasks.bank import OutputKind, Role, TaskInfo
+from taskonomy.tasks.bank import OutputKind, Role, TaskInfo, builtin_task
 from taskonomy.tasks.registry import TaskKindError, resolve_task_kind
 
 if TYPE_CHECKING:
@@ -48,11 +48,19 @@ class ResolvedTask:
 
 
 def resolve_tasks(spec: Spec) -> list[ResolvedTask]:
-    """The spec's tasks with kinds resolved and defaults applied, in spec order."""
+    """The spec's tasks with kinds resolved and defaults applied, in spec order.
+
+    A built-in task gets the label space of ``spec.dataset.kind`` (the mini generator's,
+    or the real release's own: :func:`taskonomy.tasks.bank.builtin_task`), so the plan's
+    task parameters, the decoders built from them and the dataset reader all see one
+    definition. A user's task is used as it is.
+    """
     out = []
     for i, task in enumerate(spec.tasks):
         try:
-            info = resolve_task_kind(task.kind_name)
+            info = builtin_task(task.kind_name, spec.dataset.kind) or resolve_task_kind(
+                task.kind_name
+            )
         except TaskKindError as exc:
             raise SpecRuleError(("tasks", i, "kind" if task.kind else "name"), str(exc)) from exc
         role = task.role or info.default_role

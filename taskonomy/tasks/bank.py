@@ -5,6 +5,12 @@ This module is the contract between the spec (which names tasks), the data layer
 from a task's declared output). It holds metadata only; losses and decoders are
 implemented in :mod:`taskonomy.models`, ground truth in :mod:`taskonomy.data`.
 
+A built-in task can have a different label space on each dataset kind (``dataset.kind``
+in a spec): :data:`BUILTIN_TASKS` holds the mini generator's definitions, and
+:data:`RELEASE_LABEL_SPACES` the tasks that the real release labels in its own, larger
+spaces. :func:`builtin_task` picks by dataset kind; it is the only place that choice is
+made (``taskonomy.spec.rules.resolve_tasks`` calls it).
+
 Label formats, for an image of ``H x W`` pixels (the image itself is float32
 ``3 x H x W`` in ``[0, 1]``):
 
@@ -12,6 +18,8 @@ Label formats, for an image of ``H x W`` pixels (the image itself is float32
 * ``DENSE_CLASSIFICATION``: int64 ``H x W`` class indices in ``[0, C)``.
 * ``IMAGE_CLASSIFICATION``: int64 scalar in ``[0, C)``.
 * ``IMAGE_MULTILABEL``: float32 ``C`` of 0/1.
+* ``IMAGE_DISTRIBUTION``: float32 ``C``, a probability vector (non-negative, sums to 1),
+  such as the release's soft ImageNet and Places labels.
 * ``IMAGE_REGRESSION``: float32 ``C``.
 * ``NONE``: no label (an untrained source such as the random projection).
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from taskonomy.tasks.families import BUILTIN_PRESENTATION, Family
 
@@ -37,6 +46,17 @@ N_JIGSAW_PERMUTATIONS = 24
 ROOM_LAYOUT_DIM = 9
 #: Vanishing points: the camera-space unit directions of the room's three axes.
 VANISHING_POINT_DIM = 9
+
+#: The release's object labels: a soft 1000-way ImageNet distribution per view.
+N_IMAGENET_CLASSES = 1000
+#: The release's scene labels: a soft 365-way Places distribution per view.
+N_PLACES_CLASSES = 365
+#: The release's semantic segmentation ids: 0 uncertain, 1 background, 2-17 for its 16
+#: COCO classes.
+N_RELEASE_SEMANTIC_CLASSES = 18
+
+#: What ``dataset.kind`` can be; it decides the label space of some built-in tasks.
+DatasetKind = Literal["mini", "taskonomy"]
 
 
 class Role(enum.StrEnum):
@@ -62,6 +82,7 @@ class OutputKind(enum.StrEnum):
     DENSE_CLASSIFICATION = "dense_classification"
     IMAGE_CLASSIFICATION = "image_classification"
     IMAGE_MULTILABEL = "image_multilabel"
+    IMAGE_DISTRIBUTION = "image_distribution"
     IMAGE_REGRESSION = "image_regression"
     NONE = "none"
 
@@ -80,7 +101,11 @@ class InputTransform(enum.StrEnum):
 
 
 class Loss(enum.StrEnum):
-    """Training loss; the per-image loss used in Stage III is the same loss per image."""
+    """Training loss; the per-image loss used in Stage III is the same loss per image.
+
+    ``CROSS_ENTROPY`` is against class indices for the classification kinds and against
+    the soft target distribution for ``IMAGE_DISTRIBUTION``.
+    """
 
     L1 = "l1"
     L2 = "l2"
@@ -135,6 +160,8 @@ def _presented(tasks: list[TaskInfo]) -> dict[str, TaskInfo]:
 
 
 _D = OutputKind.DENSE_REGRESSION
+#: What a label space is made of: a dataset kind may change these fields and no others.
+_SPACE_FIELDS = ("description", "output", "channels", "loss")
 
 BUILTIN_TASKS: dict[str, TaskInfo] = _presented(
     [
@@ -290,6 +317,44 @@ TASKONOMY_ONLY_TASKS: dict[str, TaskInfo] = _presented(
 )
 
 
-def builtin_task(name: str) -> TaskInfo | None:
-    """The built-in task called ``name`` (mini-capable or real-dataset-only), or None."""
+#: Built-in tasks whose label space in the real release is not the mini generator's: the
+#: definition a ``dataset.kind: taskonomy`` spec resolves them to. Everything else about
+#: each task (role, label cost, input, presentation) is its mini definition's.
+RELEASE_LABEL_SPACES: dict[str, TaskInfo] = {
+    t.name: replace(BUILTIN_TASKS[t.name], **{k: getattr(t, k) for k in _SPACE_FIELDS})
+    for t in [
+        TaskInfo(
+            "segmentsemantic",
+            "per-pixel class: 0 uncertain, 1 background, 2-17 the release's 16 COCO classes",
+            OutputKind.DENSE_CLASSIFICATION,
+            N_RELEASE_SEMANTIC_CLASSES,
+            Loss.CROSS_ENTROPY,
+        ),
+        TaskInfo(
+            "class_object",
+            "soft 1000-way ImageNet object distribution",
+            OutputKind.IMAGE_DISTRIBUTION,
+            N_IMAGENET_CLASSES,
+            Loss.CROSS_ENTROPY,
+        ),
+        TaskInfo(
+            "class_scene",
+            "soft 365-way Places scene distribution",
+            OutputKind.IMAGE_DISTRIBUTION,
+            N_PLACES_CLASSES,
+            Loss.CROSS_ENTROPY,
+        ),
+    ]
+}
+
+
+def builtin_task(name: str, dataset: DatasetKind = "mini") -> TaskInfo | None:
+    """The built-in task called ``name`` as defined for ``dataset``, or None.
+
+    ``mini`` gives the mini generator's label spaces, ``taskonomy`` the release's own
+    (:data:`RELEASE_LABEL_SPACES`) where they differ. Real-dataset-only tasks are found
+    for both; whether a spec may use them is a rule of the spec.
+    """
+    if dataset == "taskonomy" and name in RELEASE_LABEL_SPACES:
+        return RELEASE_LABEL_SPACES[name]
     return BUILTIN_TASKS.get(name) or TASKONOMY_ONLY_TASKS.get(name)

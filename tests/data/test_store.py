@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from taskonomy.data import DataError, SceneBuffers, open_split, prepare_dataset
-from taskonomy.data.formats import label_shape
+from taskonomy.data.formats import check_label, label_shape
 from taskonomy.tasks.bank import BUILTIN_TASKS, Loss, OutputKind, TaskInfo
 
 SIZES = {"encoder_train": 20, "transfer_train": 8, "test": 8}
@@ -131,3 +131,14 @@ def test_built_in_tasks_stay_built_in_through_the_plan() -> None:
     assert not stores_label(
         task_from_dict(dict(plan.jobs["encoder/autoencoder"].params["task"]["info"]))
     )
+
+
+def test_soft_labels_must_be_probability_vectors() -> None:
+    soft = TaskInfo("soft", "user", OutputKind.IMAGE_DISTRIBUTION, 3, Loss.CROSS_ENTROPY)
+    assert label_shape(soft, 16) == (3,)
+    good = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    out = check_label(soft, good, 2, 16)
+    assert out.dtype == np.float32 and np.allclose(out, good)
+    for bad in ([[0.5, 0.5, 0.5]], [[-0.5, 1.0, 0.5]], [[np.nan, 0.5, 0.5]]):
+        with pytest.raises(DataError, match="'soft' are not probability vectors"):
+            check_label(soft, np.array(bad), 1, 16)

@@ -19,7 +19,7 @@ from taskonomy.models import (
     save_model,
     training_loss,
 )
-from taskonomy.tasks.bank import BUILTIN_TASKS, OutputKind, TaskInfo
+from taskonomy.tasks.bank import BUILTIN_TASKS, RELEASE_LABEL_SPACES, OutputKind, TaskInfo
 
 CFG = ModelConfig(
     width=8,
@@ -96,6 +96,31 @@ def test_per_image_losses_match_hand_computation() -> None:
     logits = torch.zeros(1, seg.channels, 2, 2)
     loss = per_image_loss(logits, torch.zeros(1, 2, 2, dtype=torch.long), seg)
     assert loss.item() == pytest.approx(float(torch.log(torch.tensor(float(seg.channels)))))
+
+
+@pytest.mark.parametrize("name", sorted(RELEASE_LABEL_SPACES))
+def test_release_label_spaces_have_decoders_of_their_size(name: str) -> None:
+    task = RELEASE_LABEL_SPACES[name]
+    net = build_task_network(CFG, task, seed=0)
+    out = net(torch.rand(B, 3, 32, 32))
+    dense = task.output is OutputKind.DENSE_CLASSIFICATION
+    assert out.shape == ((B, task.channels, 32, 32) if dense else (B, task.channels))
+
+
+def test_soft_cross_entropy_is_against_the_target_distribution() -> None:
+    scene = RELEASE_LABEL_SPACES["class_scene"]
+    logits = torch.randn(2, scene.channels, generator=torch.Generator().manual_seed(0))
+    soft = torch.softmax(torch.randn(2, scene.channels), 1)
+    want = -(soft * torch.log_softmax(logits, 1)).sum(1)
+    assert torch.allclose(per_image_loss(logits, soft, scene), want)
+    # A one-hot distribution gives the hard-label cross-entropy.
+    hard = torch.tensor([3, 7])
+    onehot = torch.nn.functional.one_hot(hard, scene.channels).float()
+    ce = torch.nn.functional.cross_entropy(logits, hard, reduction="none")
+    assert torch.allclose(per_image_loss(logits, onehot, scene), ce)
+    # The minimum over predictions is the target's entropy, reached at the target.
+    entropy = -(soft * soft.log()).sum(1)
+    assert torch.allclose(per_image_loss(soft.log(), soft, scene), entropy, atol=1e-5)
 
 
 def test_random_projection_encodes_but_has_no_decoder() -> None:

@@ -17,7 +17,7 @@ from taskonomy.models.networks import ReadoutModel
 from taskonomy.models.pack_plan import pack_groups
 from taskonomy.models.packed import PackedHeads
 from taskonomy.models.packed_ops import phases_to_axes, shift_sum, upsample_bn_act
-from taskonomy.tasks.bank import BUILTIN_TASKS, OutputKind, TaskInfo
+from taskonomy.tasks.bank import BUILTIN_TASKS, RELEASE_LABEL_SPACES, OutputKind, TaskInfo
 
 CPU = torch.device("cpu")
 B = 6
@@ -42,6 +42,8 @@ def labels(task: TaskInfo, n: int, size: int, seed: int = 0) -> Tensor:
         return torch.rand(n, task.channels, size, size, generator=g)
     if task.output is OutputKind.DENSE_CLASSIFICATION:
         return torch.randint(0, task.channels, (n, size, size), generator=g)
+    if task.output is OutputKind.IMAGE_DISTRIBUTION:
+        return torch.softmax(3 * torch.randn(n, task.channels, generator=g), 1)
     return torch.randint(0, task.channels, (n,), generator=g)
 
 
@@ -255,15 +257,15 @@ def test_training_packed_equals_training_each_head_alone() -> None:
 def test_packed_training_is_exact_in_float64() -> None:
     """Heads of a pack never mix: in float64 (no rounding to hide behind) a mixed pack of
     scratch baselines (L1 targets of 1 and 3 channels through the shift-sum, 6-class
-    cross-entropy through the grouped conv, an image-level head) ends with each head's
-    weights."""
+    cross-entropy through the grouped conv, image-level heads with hard and soft labels)
+    ends with each head's weights."""
     config = cfg(2)
     gen = torch.Generator().manual_seed(0)
     images = torch.rand(24, 3, 16, 16, generator=gen, dtype=torch.float64)
     heads = []
     names = ["rgb2depth", "segmentsemantic", "rgb2depth", "class_scene", "autoencoder"]
-    for i, name in enumerate(names):
-        task = BUILTIN_TASKS[name]
+    tasks = [BUILTIN_TASKS[n] for n in names] + [RELEASE_LABEL_SPACES["class_object"]]
+    for i, task in enumerate(tasks):
         train = TrainConfig(steps=6, batch_size=8, lr=3e-3, seed=7 + i)
         idx = np.stack(
             [
@@ -273,7 +275,7 @@ def test_packed_training_is_exact_in_float64() -> None:
         )
         y = (
             labels(task, 24, 16, seed=i).double()
-            if task.output is OutputKind.DENSE_REGRESSION
+            if task.output in (OutputKind.DENSE_REGRESSION, OutputKind.IMAGE_DISTRIBUTION)
             else labels(task, 24, 16, seed=i)
         )
         model = build_readout(config, task, 1, train.seed, stem=True).double()
