@@ -6,8 +6,10 @@ import hashlib
 import json
 from typing import Any
 
-#: Bump when the meaning of a job's parameters changes, so old artifacts are not reused.
-HASH_SCHEMA = 1
+#: Bump when the meaning of a job's parameters changes, so old artifacts are not reused
+#: (2: the mini generator draws decor and object hues apart from scene type and class;
+#: image decoders flatten instead of pooling).
+HASH_SCHEMA = 2
 
 
 def canonical_json(value: Any) -> str:

@@ -176,7 +176,7 @@ def render(scenes: Scenes, size: int) -> SceneBuffers:
     seg[room_px] = face
     bi = np.nonzero(room_px)[0]
     pal = scenes.palette[bi]
-    w = _room_pattern(scenes.scene_type[bi], face, point[room_px])[:, None]
+    w = _room_pattern(scenes.decor[bi], face, point[room_px])[:, None]
     col_a = np.select([face[:, None] == 0, face[:, None] == 1], [pal[:, 0], pal[:, 4]], pal[:, 2])
     col_b = np.select([face[:, None] == 0, face[:, None] == 1], [pal[:, 1], pal[:, 4]], pal[:, 3])
     albedo[room_px] = (1 - w) * col_a + w * col_b

@@ -36,8 +36,9 @@ ROOM_MAX = np.array([4.0, 3.2, 4.0])
 OBJECT_CLASSES = ("sphere", "box", "cylinder", "cone", "ring")
 SCENE_TYPES = ("kitchen", "bedroom", "office", "living_room")
 
-#: Base albedo of each object class (distinct hues); each object jitters it slightly.
-CLASS_COLOURS = np.array(
+#: Hues an object's albedo is drawn from (any class takes any hue); each object jitters
+#: its hue slightly.
+OBJECT_HUES = np.array(
     [
         [0.85, 0.20, 0.15],
         [0.20, 0.35, 0.85],
@@ -46,7 +47,7 @@ CLASS_COLOURS = np.array(
         [0.75, 0.25, 0.75],
     ]
 )
-#: Per scene type: floor colour A and B, wall colour A and B, ceiling colour.
+#: Per decor: floor colour A and B, wall colour A and B, ceiling colour.
 SCENE_PALETTES = np.array(
     [
         [[0.85, 0.85, 0.82], [0.45, 0.50, 0.55], [0.70, 0.78, 0.85], [0.62, 0.70, 0.78], [.95] * 3],
@@ -55,16 +56,18 @@ SCENE_PALETTES = np.array(
         [[0.80, 0.68, 0.48], [0.55, 0.45, 0.30], [0.62, 0.78, 0.60], [0.85, 0.90, 0.80], [.96] * 3],
     ]
 )  # fmt: skip
-#: Relative frequency of each object class in each scene type.
+#: Relative frequency of each object class in each scene type: two classes dominate each
+#: type (kitchen: cylinders and cones; bedroom: spheres and boxes; office: boxes and
+#: rings; living room: spheres and cones), so the classes present tell the type.
 SCENE_CLASS_WEIGHTS = np.array(
     [
-        [0.5, 2.0, 3.0, 0.5, 0.5],
-        [2.0, 3.0, 0.5, 0.5, 1.0],
-        [0.5, 2.0, 1.5, 2.5, 0.3],
-        [2.5, 0.5, 0.5, 1.5, 3.0],
+        [0.25, 0.25, 4.0, 4.0, 0.25],
+        [4.0, 4.0, 0.25, 0.25, 0.25],
+        [0.25, 4.0, 0.25, 0.25, 4.0],
+        [4.0, 0.25, 0.25, 4.0, 0.25],
     ]
 )
-assert SCENE_PALETTES.shape[0] == N_SCENE_TYPES and CLASS_COLOURS.shape[0] == N_OBJECT_CLASSES
+assert SCENE_CLASS_WEIGHTS.shape == (N_SCENE_TYPES, N_OBJECT_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ class Scenes:
     """A batch of ``B`` scenes; see the module docstring for the frames.
 
     Attributes:
-        scene_type: ``(B,)`` room type in ``[0, N_SCENE_TYPES)``.
+        scene_type: ``(B,)`` room type in ``[0, N_SCENE_TYPES)``; it sets which object
+            classes the room is likely to hold (:data:`SCENE_CLASS_WEIGHTS`) and nothing else.
+        decor: ``(B,)`` the room's palette and textures, drawn independently of its type.
         room: ``(B, 3)`` half-extent x, full height y, half-extent z.
         cam_pos: ``(B, 3)`` camera centre in the world.
         cam_angles: ``(B, 3)`` yaw, pitch (up positive), roll, radians.
@@ -105,6 +110,7 @@ class Scenes:
     """
 
     scene_type: I64
+    decor: I64
     room: F64
     cam_pos: F64
     cam_angles: F64
@@ -192,7 +198,10 @@ def sample_scenes(rng: np.random.Generator, batch: int) -> Scenes:
         -1,
     )
     light_colour = 1.0 + rng.uniform(-0.08, 0.08, (b, 3))
-    palette = SCENE_PALETTES[scene_type] * (1.0 + rng.uniform(-0.08, 0.08, (b, 5, 1)))
+    # The decor (palette and textures) is drawn apart from the scene type: a room's type
+    # is told by its objects, as a semantic label should be, not by its colours.
+    decor = rng.integers(0, len(SCENE_PALETTES), size=b).astype(np.int64)
+    palette = SCENE_PALETTES[decor] * (1.0 + rng.uniform(-0.08, 0.08, (b, 5, 1)))
     palette = np.clip(palette + rng.uniform(-0.03, 0.03, (b, 5, 3)), 0.0, 1.0)
 
     # Pick 2..5 objects per image among C * M class slots, weighted by the scene type
@@ -218,7 +227,9 @@ def sample_scenes(rng: np.random.Generator, batch: int) -> Scenes:
         z = np.clip(z, -room[:, None, 2] + foot + 0.05, room[:, None, 2] - foot - 0.05)
         clear = np.hypot(x - cam_pos[:, None, 0], z - cam_pos[:, None, 2]) > foot + 0.3
         base = np.stack([x, np.zeros_like(x), z], -1)
-        colour = np.clip(CLASS_COLOURS[c] + rng.uniform(-0.08, 0.08, (b, m, 3)), 0.0, 1.0)
+        # Any object may take any of the hues: its class is its shape, not its colour.
+        hue = rng.integers(0, len(OBJECT_HUES), size=(b, m))
+        colour = np.clip(OBJECT_HUES[hue] + rng.uniform(-0.08, 0.08, (b, m, 3)), 0.0, 1.0)
         objects.append(
             Objects(
                 active=chosen[:, c] & clear,
@@ -230,6 +241,7 @@ def sample_scenes(rng: np.random.Generator, batch: int) -> Scenes:
         )
     return Scenes(
         scene_type=scene_type,
+        decor=decor,
         room=room,
         cam_pos=cam_pos,
         cam_angles=np.stack([yaw, pitch, roll], -1),

@@ -198,4 +198,3 @@ class RunRecord:
 
 #: Where every run's record is kept (``runs/<UTC start>.<µs>.json``), oldest first by name.
 RUNS_DIR = "runs"
-

@@ -1,8 +1,8 @@
 """Decoders per output kind: from a ``C x h x w`` tensor to a label of the task's shape.
 
 Dense kinds upsample with 2x2 stride-2 transposed convolutions (cheap on a CPU, exact
-doubling) back to the image size; image-level kinds pool globally and apply a linear
-layer. Classification decoders return logits.
+doubling) back to the image size; image-level kinds flatten a narrow conv's map into a fully
+connected layer. Classification decoders return logits.
 """
 
 from __future__ import annotations
@@ -43,17 +43,28 @@ class DenseDecoder(nn.Module):
         return out
 
 
-class ImageDecoder(nn.Module):
-    """``(B, cin, h, w)`` -> ``(B, channels)``: a 3x3 conv, global average pool, linear."""
+#: Channels the image decoder's conv keeps before its fully connected layer.
+SPATIAL_CHANNELS = 8
 
-    def __init__(self, cin: int, channels: int, width: int) -> None:
+
+class ImageDecoder(nn.Module):
+    """``(B, cin, h, w)`` -> ``(B, channels)``: a 3x3 conv to :data:`SPATIAL_CHANNELS`,
+    then a fully connected layer over the flattened ``SPATIAL_CHANNELS x h x w`` map.
+
+    Flattening, not pooling, keeps *where* things are: low-dimensional geometric tasks
+    (room layout, vanishing points) are read from the positions of edges and corners,
+    which a global average pool would erase (the paper's low-dimensional decoders are
+    fully connected over the representation, too).
+    """
+
+    def __init__(self, cin: int, channels: int, size: int) -> None:
         super().__init__()
-        self.conv = conv_bn(cin, width)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(width, channels)
+        self.conv = conv_bn(cin, SPATIAL_CHANNELS)
+        self.flat = nn.Flatten(1)
+        self.fc = nn.Linear(SPATIAL_CHANNELS * size * size, channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.fc(self.pool(self.conv(x)).flatten(1))
+        out: Tensor = self.fc(self.flat(self.conv(x)))
         return out
 
 
@@ -73,5 +84,5 @@ def build_decoder(task: TaskInfo, cin: int, config: ModelConfig) -> nn.Module:
         OutputKind.IMAGE_DISTRIBUTION,
         OutputKind.IMAGE_REGRESSION,
     ):
-        return ImageDecoder(cin, task.channels, config.decoder_width)
+        return ImageDecoder(cin, task.channels, config.representation_size)
     raise ModelError(f"no decoder for output kind {task.output.value!r} of task {task.name!r}")

@@ -27,7 +27,7 @@ from taskonomy.models.decoders import build_decoder
 from taskonomy.models.encoders import ScratchStem, build_encoder, conv_bn
 from taskonomy.tasks.bank import OutputKind, TaskInfo
 
-FILE_FORMAT = 1
+FILE_FORMAT = 2  # 2: image decoders are fully connected over the flattened map
 
 
 @contextlib.contextmanager

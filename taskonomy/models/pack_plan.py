@@ -2,7 +2,7 @@
 
 A readout is read back into its layers in forward order (:func:`_leaves`) and matched
 against the few patterns the packed model implements: conv + batch norm (+ ReLU), 2x2
-stride-2 transposed conv + batch norm (+ ReLU), and a 3x3 output conv or a pooled
+stride-2 transposed conv + batch norm (+ ReLU), and a 3x3 output conv or a flattened
 linear layer. Readouts whose layers match with equal shapes everywhere but the output
 layer (:func:`signature`) pack; anything else raises :class:`PackError`.
 """
@@ -34,7 +34,7 @@ def _leaves(model: ReadoutModel) -> list[tuple[str, nn.Module]]:
                 walk(f"{prefix}{name}.", child)
         elif isinstance(m, ImageDecoder):
             walk(prefix + "conv.", m.conv)
-            out.extend([(prefix + "pool", m.pool), (prefix + "fc", m.fc)])
+            out.extend([(prefix + "flat", m.flat), (prefix + "fc", m.fc)])
         elif isinstance(m, (Readout, DenseDecoder, ScratchStem)):
             walk(prefix + "layers.", m.layers)
         else:
@@ -110,11 +110,7 @@ def plan(model: ReadoutModel) -> tuple[list[Op], str]:
                 )
             )
             i += 3 if relu else 2
-        elif (
-            isinstance(m, nn.AdaptiveAvgPool2d)
-            and i == n - 2
-            and isinstance(leaves[-1][1], nn.Linear)
-        ):
+        elif isinstance(m, nn.Flatten) and i == n - 2 and isinstance(leaves[-1][1], nn.Linear):
             ops.append(Op("image", leaves[-1][0]))
             return ops, leaves[-1][0]
         else:

@@ -15,7 +15,7 @@ batch norm over 8 channels, far below the machine's speed):
   the normalisation folded in, writing sub-pixel phases (nothing is shuffled);
 * the output conv: per-tap products and a shift-sum on those phases for up to
   :data:`SHIFT_SUM_CHANNELS` output channels, else a grouped conv on the full-resolution
-  image; the image decoder's pooled linear layer as one batched product.
+  image; the image decoder's flattened linear layer as one batched product.
 
 Heads never mix: head ``h`` computes what its
 :class:`~taskonomy.models.networks.ReadoutModel` computes, to float rounding (exactly in
@@ -219,7 +219,7 @@ class PackedHeads(nn.Module):
 
     def _image(self, x: Tensor, op: Op) -> list[Tensor]:
         b = x.shape[0]
-        v = x.mean((2, 3)).view(b, self.n, -1)
+        v = x.reshape(b, self.n, -1)  # each head's (C, h, w) map, flattened as nn.Flatten
         outs = []
         for g, (start, stop, _) in enumerate(self.groups):
             name = self._name(g, op.key)

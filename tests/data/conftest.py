@@ -31,6 +31,7 @@ def one_object_scene(cls: int, size: tuple[float, float, float], distance: float
     yaw, pitch, roll = np.array([0.0]), np.array([-0.25]), np.array([0.0])
     return Scenes(
         scene_type=np.array([0]),
+        decor=np.array([0]),
         room=np.array([[2.0, 3.0, 3.0]]),
         cam_pos=np.array([[0.0, 1.4, -2.0]]),
         cam_angles=np.stack([yaw, pitch, roll], -1),

@@ -174,7 +174,7 @@ def test_golden_plan_hash() -> None:
     assert build_plan(Spec.model_validate(BASE)).hash == GOLDEN
 
 
-GOLDEN = "d1362a6d4910d94f0e62f28a1fc4e57a791199177d5b8d25b9854ceea2188e2e"
+GOLDEN = "82e2a6f9f38fcffb13c53d926513d27ff60482b5a3cb5a0e0f2972455079f2e4"
 
 
 @given(st.integers(0, 12), st.integers(2, 8), st.integers(1, 6))
