@@ -10,17 +10,15 @@ on the hardware, so one run's measurements are exact for its own spec and only a
 for another (docs/calibration.md).
 
 Concurrent writers (SLURM array tasks of one run) merge under an exclusive ``flock`` of
-``calibration.json.lock``; the file itself is replaced atomically.
+``calibration.json.lock``; the file itself is replaced durably (temporary file, fsync,
+rename, directory fsync).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 import attrs
 
 from taskonomy.errors import SpecError
+from taskonomy.executor.durable import write_json_atomic
 from taskonomy.planner.cost import CALIBRATION_FILE, device_key, read_calibration
 
 #: The calibration document's format number.
@@ -62,19 +61,6 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, doc: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".calibration.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def merge(doc: dict[str, Any], measurements: Iterable[Measurement]) -> dict[str, Any]:
@@ -117,6 +103,6 @@ def record(workdir: Path, measurements: Iterable[Measurement]) -> None:
             except SpecError as exc:
                 _log.warning("%s; starting a new calibration", exc)
                 doc = {}
-            _write_atomic(path, merge(doc, items))
+            write_json_atomic(path, merge(doc, items))
     except OSError as exc:
         _log.warning("could not record calibration in %s: %s", path, exc)
