@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,21 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
 from taskonomy.affinity.table import BASELINES, PIXELS, SELF
+from taskonomy.reports._circle import (
+    MAX_PANELS,
+    NODE_RADIUS_PT,
+    NODE_SIZE,
+    Point,
+    circle_layout,
+    fit_radius,
+    grid_geometry,
+    node_labels,
+    placed,
+)
 from taskonomy.reports._data import affinity_table, solutions_from_json
 from taskonomy.reports._figures import (
     HYPEREDGE,
-    MIN_FONT,
     MUTED,
-    PAGE_WIDTH_IN,
     SUPERVISED,
     TRANSFER,
     new_figure,
@@ -38,116 +47,11 @@ from taskonomy.reports._figures import (
 )
 from taskonomy.reports._marks import (
     Edges,
-    HAlign,
-    Label,
     Labels,
-    VAlign,
-    radial,
     support_width,
 )
 from taskonomy.reports._tasks import TaskStyle, task_style
 from taskonomy.solvers.result import Solution
-
-Point = tuple[float, float]
-_NODE_SIZE = 110.0  # scatter marker area, points^2
-_NODE_RADIUS_PT = math.sqrt(_NODE_SIZE) / 2
-#: Panels per figure at most (fewer for many tasks); a longer sweep is split over
-#: several figures.
-MAX_PANELS = 9
-#: With more tasks than this, labels run along the rays of the circle (and wrap).
-RADIAL_FROM = 12
-#: Characters per line of a wrapped label: along a ray, and horizontal (beside the circle).
-_WRAP = 15
-_WRAP_BESIDE = 12
-#: How far outside the circle a label starts (inches): clear of its node's rim.
-_LABEL_GAP_IN = (_NODE_RADIUS_PT + 3.5) / 72
-#: Font size of node labels and captions, and the room kept free along a panel's edges.
-_FONT = MIN_FONT + 0.5
-_PAD_IN = 0.04
-#: The smallest circle (radius, inches) a panel may have before it gets fewer columns.
-_MIN_RADIUS_IN = 0.6
-
-
-def _wrap(label: str, width: int = _WRAP) -> tuple[str, ...]:
-    return tuple(textwrap.wrap(label, width, break_long_words=False) or [label])
-
-
-def node_labels(names: Sequence[str], pos: Mapping[str, Point], style: TaskStyle) -> list[Label]:
-    """The label of every task, anchored at its node's place on the unit circle (moved
-    outwards by :func:`placed`): along its ray for a large dictionary, else beside its
-    node (left, right, above or below as the node sits on the circle)."""
-    if len(names) > RADIAL_FROM:  # along the rays: neighbours never overlap
-        return [radial(_wrap(style.label(t)), pos[t]) for t in names]
-    out = []
-    for t in names:
-        x, y = pos[t]
-        ha: HAlign = "left" if x > 0.15 else "right" if x < -0.15 else "center"
-        va: VAlign = "bottom" if y > 0.15 else "top" if y < -0.15 else "center"
-        out.append(Label(_wrap(style.label(t), _WRAP_BESIDE), (x, y), ha, va))
-    return out
-
-
-def placed(labels: Sequence[Label], radius: float) -> list[Label]:
-    """``labels`` moved from the circle (radius ``radius`` inches, one data unit) to
-    :data:`_LABEL_GAP_IN` beyond it."""
-    k = 1 + _LABEL_GAP_IN / radius
-    return [replace(label, anchor=(k * label.anchor[0], k * label.anchor[1])) for label in labels]
-
-
-def fit_radius(labels: Sequence[Label], font: float, width: float, height: float) -> float:
-    """The largest circle radius (inches) at which every label (anchored on the unit
-    circle, see :func:`placed`) and every node stays inside a ``width`` x ``height`` inch
-    panel."""
-    half_w, half_h = width / 2 - _PAD_IN, height / 2 - _PAD_IN
-    node = (_NODE_RADIUS_PT + 1) / 72
-    best = min(half_w, half_h) - node
-    for label in labels:
-        box = label.path(font).get_extents()  # points, relative to the anchor
-        (ax_, ay), lo_x, hi_x = label.anchor, box.x0 / 72, box.x1 / 72
-        lo_y, hi_y = box.y0 / 72, box.y1 / 72
-        # a * (r + gap) + b <= c for each side of the panel, a the anchor's coordinate
-        for a, b, c in ((ax_, hi_x, half_w), (-ax_, -lo_x, half_w),
-                        (ay, hi_y, half_h), (-ay, -lo_y, half_h)):  # fmt: skip
-            if a > 1e-9:
-                best = min(best, (c - b) / a - _LABEL_GAP_IN)
-    return max(best, 0.05)
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """Size (inches) and number of columns of the panels of a grid, and its label size."""
-
-    panel_w: float
-    panel_h: float
-    font: float
-    columns: int
-
-
-def _geometry(labels: Sequence[Label]) -> Geometry:
-    """Panels as wide as the page allows for the most columns (at most 3) at which the
-    circle keeps a readable radius and neighbouring radial labels keep apart; panels
-    are as tall as their labels need."""
-    n = max(len(labels), 1)
-    lines = max((len(label.lines) for label in labels), default=1)
-    need = _MIN_RADIUS_IN
-    if n > RADIAL_FROM:  # neighbours' label stacks must not touch where they start
-        stack = (lines * 1.15 * _FONT + 2) / 72
-        need = max(need, stack / (2 * math.sin(math.pi / n)) - _LABEL_GAP_IN)
-    for columns in (3, 2, 1):
-        width = PAGE_WIDTH_IN / columns * 0.97  # less the gaps between the panels
-        radius = fit_radius(labels, _FONT, width, 10 * width)
-        if radius >= need or columns == 1:
-            break
-    if n > RADIAL_FROM:
-        height = width
-    else:  # as tall as the labels above and below the circle need
-        reach = radius + (_NODE_RADIUS_PT + 1) / 72
-        for label in labels:
-            box, ay = label.path(_FONT).get_extents(), label.anchor[1]
-            at = ay * (radius + _LABEL_GAP_IN)
-            reach = max(reach, at + box.y1 / 72, -(at + box.y0 / 72))
-        height = 2 * (reach + _PAD_IN) + 0.02
-    return Geometry(width / 0.97, float(height), _FONT, columns)
 
 
 @dataclass(frozen=True)
@@ -171,18 +75,6 @@ class Grid:
     path: Path
     max_order: int
     budgets: tuple[float, ...]
-
-
-def circle_layout(tasks: Sequence[str]) -> dict[str, Point]:
-    """Tasks clockwise from the top of the unit circle, in the given order."""
-    n = max(len(tasks), 1)
-    return {
-        t: (
-            math.cos(math.pi / 2 - 2 * math.pi * i / n),
-            math.sin(math.pi / 2 - 2 * math.pi * i / n),
-        )
-        for i, t in enumerate(tasks)
-    }
 
 
 def solution_tasks(solutions: Sequence[Solution]) -> list[str]:
@@ -245,7 +137,7 @@ def draw_panel(
         )  # fmt: skip
     by_self = {t for t, s in sol.edges.items() if tuple(s) == (SELF,)}
     by_pixels = {t for t, s in sol.edges.items() if tuple(s) == (PIXELS,)}
-    edges = Edges(ax, xlim, ylim, _NODE_RADIUS_PT)
+    edges = Edges(ax, xlim, ylim, NODE_RADIUS_PT)
     if solved:
         for target, sources in sorted(sol.edges.items()):
             real = [s for s in sources if s in pos]
@@ -268,7 +160,7 @@ def draw_panel(
     ax.scatter(
         [pos[t][0] for t in names],
         [pos[t][1] for t in names],
-        s=_NODE_SIZE,
+        s=NODE_SIZE,
         c=[SUPERVISED if solved and t in supervised else "white" for t in names],
         edgecolors=["black" if a else "#cfcfcf" for a in active],
         linewidths=[2.2 if solved and t in by_self else 1.0 for t in names],
@@ -354,7 +246,7 @@ def merge_budgets(solutions: Sequence[Solution]) -> list[Panel]:
 def panels_per_figure(tasks: Sequence[str], style: TaskStyle | None = None) -> int:
     """Three rows of panels, at most :data:`MAX_PANELS`."""
     labels = node_labels(tasks, circle_layout(tasks), style or TaskStyle())
-    return min(MAX_PANELS, 3 * _geometry(labels).columns)
+    return min(MAX_PANELS, 3 * grid_geometry(labels).columns)
 
 
 def plot_grid(
@@ -369,7 +261,7 @@ def plot_grid(
     style_ = style_ or TaskStyle()
     pos = circle_layout(tasks)
     n = len(panels)
-    geom = _geometry(node_labels(list(pos), pos, style_))
+    geom = grid_geometry(node_labels(list(pos), pos, style_))
     cols = max(1, min(columns or geom.columns, n))
     rows = max(1, math.ceil(n / cols))
     title_h, legend_h = (2.9 * geom.font + 6) / 72, 0.75
