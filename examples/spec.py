@@ -24,21 +24,30 @@ from taskonomy import (
 HERE = Path(__file__).resolve().parent
 
 TASKS = [
+    # 2D
     "autoencoder",
+    "denoise",
     "edge2d",
     "keypoint2d",
-    "edge3d",
+    # 3D
     "rgb2depth",
     "rgb2mist",
     "rgb2sfnorm",
     "reshade",
+    "curvature",
+    # semantic
     "segmentsemantic",
+    "class_object",
     "class_scene",
+    # low-dimensional geometric
+    "room_layout",
+    "vanishing_point",
+    "jigsaw",
 ]
 
 
 def mini_spec() -> Spec:
-    """The bundled default: ~10 tasks on generated indoor scenes, run locally."""
+    """The bundled default: 15 tasks of four families on generated indoor scenes, run locally."""
     return Spec(
         name="mini",
         seed=0,
@@ -47,7 +56,7 @@ def mini_spec() -> Spec:
         dataset=DatasetSpec(
             kind="mini",
             image_size=32,
-            splits={"encoder_train": 1024, "transfer_train": 256, "test": 256},
+            splits={"encoder_train": 1024, "transfer_train": 256, "test": 512},
         ),
         model=ModelSpec(
             encoder={"family": "resnet_mini", "width": 16, "blocks": [1, 1]},
@@ -55,9 +64,9 @@ def mini_spec() -> Spec:
             readout={"hidden": 32},
         ),
         training=TrainingSpec(
-            encoder=StageTraining(steps=150, batch_size=32, lr=0.003),
-            transfer=StageTraining(steps=80, batch_size=32, lr=0.003),
-            scratch=StageTraining(steps=80, batch_size=32, lr=0.003),
+            encoder=StageTraining(steps=800, batch_size=32, lr=0.003),
+            transfer=StageTraining(steps=120, batch_size=32, lr=0.003),
+            scratch=StageTraining(steps=120, batch_size=32, lr=0.003),
         ),
         transfers=TransfersSpec(max_order=2, beam=3),
         taxonomy=TaxonomySpec(budgets=[1, 2, 3, 4, 5, 6], orders=[1, 2], solver="auto"),

@@ -507,7 +507,7 @@ def explosion_cases() -> Iterator[Case]:
         ("transfers.max_order", "max_jobs"),
         heavy=True,
     )
-    yield Case("plan/max-jobs", BASES["mini"], ("max_jobs=100",), ("max_jobs", "326 jobs"))
+    yield Case("plan/max-jobs", BASES["mini"], ("max_jobs=100",), ("max_jobs", "592 jobs"))
     yield Case(
         "plan/file-order8",
         with_value("paper", "transfers.max_order", "8"),
