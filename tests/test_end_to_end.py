@@ -131,9 +131,8 @@ executor: {device: cpu}
 
 @pytest.mark.slow
 def test_the_chain_finds_3d_structure(tmp_path: Path) -> None:
-    """Distance is depth's best source, 3D sources beat 2D ones for depth and distance, and
-    normals beat 2D edges for shading. (Distance's own best source is normals, with depth
-    among the 3D three: on these scenes normals carry the room geometry best.)"""
+    """Depth's and distance's best sources are the other 3D tasks, 3D sources beat 2D ones
+    for depth and distance, and normals beat 2D edges for shading."""
     spec = tmp_path / "sanity.yaml"
     spec.write_text(SANITY, encoding="utf-8")
     assert main(["run", str(spec), "--no-progress"]) == 0
@@ -147,7 +146,7 @@ def test_the_chain_finds_3d_structure(tmp_path: Path) -> None:
         }
         return sorted((s for s in scores if s not in ("self", "pixels")), key=lambda s: -scores[s])
 
-    assert first_order("rgb2depth")[0] == "rgb2mist"
+    assert set(first_order("rgb2depth")[:3]) == {"rgb2mist", "rgb2sfnorm", "reshade"}
     assert set(first_order("rgb2mist")[:3]) == {"rgb2depth", "rgb2sfnorm", "reshade"}
     reshade = first_order("reshade")
     assert reshade.index("rgb2sfnorm") < reshade.index("edge2d")

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from taskonomy import load_affinities
+from taskonomy.affinity.tree import similarity_tree
 from taskonomy.planner import build_plan
 from taskonomy.planner.views import plan_to_json
 from taskonomy.spec.loading import spec_from_mapping
@@ -164,6 +166,15 @@ def build_run(workdir: Path, *, with_optional: bool = True) -> Path:
     raw = {_key(s, t): float(min(0.99, 0.25 + 2.5 * v)) for (s, t), v in p.items() if len(s) == 1}
     (workdir / "raw_affinities.json").write_text(json.dumps(raw, indent=1))
     (workdir / "evaluation.json").write_text(json.dumps({"taxonomies": evaluations}, indent=1))
+    tree = similarity_tree(load_affinities(workdir / "affinities.json"))
+    draws = np.random.default_rng(1).uniform(0.3, 1.0, len(tree.clades()))
+    clusters = [
+        {"tasks": list(c), "support": round(float(d), 2)}
+        for c, d in zip(tree.clades(), draws, strict=True)
+    ]
+    (workdir / "support.json").write_text(
+        json.dumps({"resamples": 20, "clusters": clusters, "edges": []}, indent=1)
+    )
     spec = spec_from_mapping(
         {
             "name": "synthetic",

@@ -123,7 +123,7 @@ def test_a_grid_with_support_draws_edges_of_different_widths(tmp_path: Path) -> 
 def test_a_run_with_support_json_puts_support_on_the_page(
     make_run: Callable[..., Path], tmp_path: Path
 ) -> None:
-    run = make_run(tmp_path / "run")
+    run = make_run(tmp_path / "run", with_optional=False)
     results = load_results(run)
     assert results.clade_support == {}
     tree = similarity_tree(results.affinities)  # type: ignore[arg-type]

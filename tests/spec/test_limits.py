@@ -224,4 +224,4 @@ def test_settings_without_effect_are_warned_about() -> None:
     text = "\n".join(loaded.notes)
     assert "transfers.beam_per_order.5 has no effect: transfers.max_order is 2" in text
     assert "executor.slurm_partition has no effect with executor.kind local" in text
-    assert "transfers.beam 20 is more than the 9 first-order source(s)" in text
+    assert "transfers.beam 20 is more than the 14 first-order source(s)" in text
