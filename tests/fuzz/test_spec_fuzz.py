@@ -229,15 +229,16 @@ SHELL_SAMPLE = [
 def test_shell_sample_exit_codes_time_and_memory(place: Any) -> None:
     """From the shell, as users run it: exit 2, no traceback, quick, small."""
     by_id = {c.ident: c for c in CASES}
-    # Each child reports its own peak (RUSAGE_CHILDREN of this process would also count
-    # every earlier test's subprocesses).
+    # Each child reports its own peak, VmHWM of its own address space: getrusage's
+    # ru_maxrss of a child started with vfork carries this (large) test process's RSS.
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from taskonomy.cli import main\n"
         "try:\n"
         "    rc = main(sys.argv[1:])\n"
         "finally:\n"
-        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    with open('/proc/self/status') as fh:\n"
+        "        peak = next(int(x.split()[1]) for x in fh if x.startswith('VmHWM'))\n"
         "    print(f'PEAK_KB {peak}', file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
