@@ -8,10 +8,11 @@ a device, and their batch body trains their heads as one model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from taskonomy.kinds import JobKind
-from taskonomy.planner.cost import task_minutes
+from taskonomy.planner.cost import TASK_STARTUP_SECONDS, TIME_MARGIN
 from taskonomy.planner.jobs import Job
 
 #: Kinds whose jobs may share a process (small heads on cached features, scratch readouts).
@@ -29,9 +30,9 @@ def jobs_per_task(jobs: Sequence[Job], limit_min: int | None = None) -> int:
     ``slurm_jobs_per_task`` first, else 1 for kinds that do not pack, else as many as fill
     :data:`TARGET_TASK_SECONDS` by the cost model (at most :data:`MAX_PACK`).
 
-    With ``limit_min`` (the most a task may ask for), a pack whose time request
-    (:func:`~taskonomy.planner.cost.task_minutes`) would exceed it is made smaller, down
-    to one job; :func:`fits` says whether the spec's own pack size fits.
+    With ``limit_min`` (the most a task may ask for), a pack whose work would not fit in
+    it (:func:`fits`) is made smaller, down to one job; :func:`fits` also says whether the
+    spec's own pack size fits.
     """
     explicit = jobs[0].resources.jobs_per_task
     if explicit is not None:
@@ -41,8 +42,8 @@ def jobs_per_task(jobs: Sequence[Job], limit_min: int | None = None) -> int:
     else:
         longest = max(j.est_seconds for j in jobs)
         pack = max(1, min(MAX_PACK, int(TARGET_TASK_SECONDS // max(longest, 1.0))))
-    if limit_min is None:
-        return pack
+    if limit_min is None or not fits(jobs, 1, limit_min):
+        return pack  # smaller packs would not fit either: the request is capped instead
     while pack > 1 and not fits(jobs, pack, limit_min):
         pack -= 1
     return pack
@@ -55,8 +56,11 @@ def task_seconds(jobs: Sequence[Job], pack: int) -> float:
 
 
 def fits(jobs: Sequence[Job], pack: int, limit_min: int) -> bool:
-    """Whether a task of ``pack`` of ``jobs`` asks for at most ``limit_min`` minutes."""
-    return task_minutes(task_seconds(jobs, pack)) <= limit_min
+    """Whether a task of ``pack`` of ``jobs`` has room in ``limit_min`` minutes: its
+    estimate with :data:`~taskonomy.planner.cost.TIME_MARGIN` and the start-up allowance
+    (the minimum request is padding the limit caps, no reason to split a pack)."""
+    need = task_seconds(jobs, pack) * TIME_MARGIN + TASK_STARTUP_SECONDS
+    return math.ceil(need / 60) <= limit_min
 
 
 def take_pack(

@@ -415,7 +415,7 @@ def _time_warnings(
             f"(e.g. {worst.id}: ~{worst.est_seconds / 60:.0f} min); {fix}"
         ]
     asked = res.jobs_per_task
-    if asked is not None and asked > 1 and not fits(jobs, asked, cap):
+    if asked is not None and asked > 1 and fits(jobs, 1, cap) and not fits(jobs, asked, cap):
         pack = jobs_per_task(jobs, cap)
         need = task_minutes(task_seconds(jobs, asked))
         return [
