@@ -59,7 +59,8 @@ def plan(
     every array is shown, with warnings for jobs estimated to exceed their time limit.
     """
     from taskonomy.errors import SpecError
-    from taskonomy.executor.slurm.header import query_partition_limits, sbatch_headers
+    from taskonomy.executor.slurm.header import sbatch_headers
+    from taskonomy.executor.slurm.partitions import query_partition_limits
     from taskonomy.executor.store import ArtifactStore
     from taskonomy.planner import build_plan, views
     from taskonomy.planner.cost import load_calibration

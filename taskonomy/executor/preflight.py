@@ -22,7 +22,7 @@ from taskonomy.planner.jobs import JobState, Plan
 from taskonomy.spec.models import Spec
 
 if TYPE_CHECKING:
-    from taskonomy.executor.slurm.header import Partition
+    from taskonomy.executor.slurm.partitions import Partition
 
 
 class PreflightError(TaskonomyError, RuntimeError):
@@ -69,12 +69,12 @@ def check_slurm(
     every requested partition exists and has a node with the memory and CPUs asked for.
 
     Args:
-        partitions: the cluster's partitions (``header.parse_partitions``); None to ask
+        partitions: the cluster's partitions (``partitions.parse_partitions``); None to ask
             ``sinfo``, ``{}`` for unknown.
     """
     if spec.executor.kind != "slurm":
         return []
-    from taskonomy.executor.slurm.header import query_partitions
+    from taskonomy.executor.slurm.partitions import query_partitions
 
     problems = []
     if shutil.which("sbatch") is None:

@@ -8,7 +8,7 @@ import pytest
 
 from taskonomy.cli import main
 from taskonomy.executor.preflight import PreflightError, check_slurm, preflight
-from taskonomy.executor.slurm.header import parse_partitions
+from taskonomy.executor.slurm.partitions import parse_partitions
 from taskonomy.planner import build_plan
 from taskonomy.spec import Spec
 

@@ -19,12 +19,11 @@ from taskonomy.errors import ExecutionError, SpecError
 from taskonomy.executor.slurm.header import (
     ArraySubmission,
     extra_flags,
-    parse_partition_limits,
-    parse_slurm_minutes,
     sbatch_headers,
     stage_arrays,
     stage_submissions,
 )
+from taskonomy.executor.slurm.partitions import parse_partition_limits, parse_slurm_minutes
 from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, Plan, Resources
 from taskonomy.spec.models import ExecutorSpec

@@ -21,8 +21,8 @@ from taskonomy.errors import ExecutionError
 from taskonomy.executor.lock import workdir_lock
 from taskonomy.executor.slurm.cluster import Cluster
 from taskonomy.executor.slurm.driver import SlurmDriver
-from taskonomy.executor.slurm.header import query_partition_limits
 from taskonomy.executor.slurm.outcomes import ClusterLike, Outcome, SlurmOutcome, SlurmRunResult
+from taskonomy.executor.slurm.partitions import query_partition_limits
 from taskonomy.executor.slurm.poll import PollSchedule
 from taskonomy.executor.slurm.submit import Backend, SubmititBackend
 from taskonomy.executor.store import ArtifactStore
