@@ -10,6 +10,14 @@ spread over the sources), so every target counts the same whatever its number of
 candidates or how decisive its tournament was. Sources are then compared by the cosine
 of their patterns (which targets a source helps more than average, not how much it helps
 overall) and merged with average linkage (UPGMA).
+
+A source's entry for its own target is not a transfer out, but it is where the strongest
+evidence of kinship sits: when ``a`` is among the best sources for ``b`` and ``b`` among
+the best for ``a``, the cosine of the two patterns weighs column ``b`` by ``a``'s entry
+there times ``b``'s own. Left at the target's mean (zero after standardising), that
+product vanishes and mutual transfer counts for nothing; the default therefore counts a
+task as the best source for itself (the column's highest value), as the paper's matrices
+do with the task's own network on the diagonal. ``own="mean"`` gives the older pattern.
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ Method = Literal["single", "complete", "average", "weighted", "centroid", "media
 #: ``none``: the affinities as they are.
 Normalisation = Literal["zlog", "log", "sum", "none"]
 NORMALISATIONS: tuple[str, ...] = get_args(Normalisation)
+#: A source's entry for its own target: ``best`` (the target's highest normalised
+#: affinity, default) or ``mean`` (the target's mean: neither attracts nor repels).
+Own = Literal["best", "mean"]
+OWN_ENTRIES: tuple[str, ...] = get_args(Own)
+DEFAULT_OWN: Own = "best"
 METHODS: tuple[str, ...] = get_args(Method)
 DEFAULT_NORMALISATION: Normalisation = "zlog"
 DEFAULT_METHOD: Method = "average"
@@ -53,6 +66,7 @@ class SimilarityTree:
     method: str
     metric: str
     normalisation: str = DEFAULT_NORMALISATION
+    own: str = DEFAULT_OWN
 
     @property
     def leaf_order(self) -> list[str]:
@@ -180,17 +194,24 @@ def _normalise(x: npt.NDArray[np.float64], how: str) -> npt.NDArray[np.float64]:
 
 
 def transfer_out_patterns(
-    table: AffinityTable, normalisation: Normalisation = DEFAULT_NORMALISATION
+    table: AffinityTable,
+    normalisation: Normalisation = DEFAULT_NORMALISATION,
+    own: Own = DEFAULT_OWN,
 ) -> tuple[list[str], npt.NDArray[np.float64]]:
     """For each source task, its normalised first-order affinities into every target.
 
-    A task's transfer into itself is left out (``self`` and ``t__t`` are not transfers
-    out); missing transfers then take the target's mean, so a missing entry neither
-    attracts nor repels tasks.
+    A task's transfer into itself is left out of the normalisation (``self`` and ``t__t``
+    are not transfers out) and its entry is then the target's highest value
+    (``own="best"``) or its mean (``own="mean"``); missing transfers take the target's
+    mean, so a missing entry neither attracts nor repels tasks.
     """
     if normalisation not in NORMALISATIONS:
         raise AffinityError(
             f"unknown normalisation {normalisation!r}; choose one of {', '.join(NORMALISATIONS)}"
+        )
+    if own not in OWN_ENTRIES:
+        raise AffinityError(
+            f"unknown own-entry rule {str(own)[:40]!r}; choose one of {', '.join(OWN_ENTRIES)}"
         )
     matrix = table.first_order_matrix()
     index = {name: i for i, name in enumerate(matrix.labels)}
@@ -208,7 +229,12 @@ def transfer_out_patterns(
         sums = np.where(present, rows, 0.0).sum(axis=0)
         counts = present.sum(axis=0)
         col_mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        col_best = np.where(present, rows, -np.inf).max(axis=0, initial=-np.inf)
     filled = np.where(np.isnan(rows), col_mean[None, :], rows)
+    if own == "best":
+        mine = np.array([[s == t for t in targets] for s in sources], dtype=bool)
+        mine = mine.reshape(len(sources), len(targets)) & np.isfinite(col_best)[None, :]
+        filled = np.where(mine, col_best[None, :], filled)
     return sources, filled
 
 
@@ -217,6 +243,7 @@ def similarity_tree(
     method: Method = DEFAULT_METHOD,
     metric: str = DEFAULT_METRIC,
     normalisation: Normalisation = DEFAULT_NORMALISATION,
+    own: Own = DEFAULT_OWN,
 ) -> SimilarityTree:
     """Cluster source tasks by their transfer-out patterns (the paper's task tree).
 
@@ -227,6 +254,8 @@ def similarity_tree(
             median and ward need euclidean.
         normalisation: how each target's affinities are put on a common scale (see the
             module docstring; default ``zlog``).
+        own: a source's entry for its own target: ``best`` (default) or ``mean`` (see
+            the module docstring).
     """
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import pdist
@@ -235,11 +264,11 @@ def similarity_tree(
         raise AffinityError(f"unknown linkage {method!r}; choose one of {', '.join(METHODS)}")
     if method in _EUCLIDEAN_ONLY and metric != "euclidean":
         raise AffinityError(f"linkage {method!r} needs metric 'euclidean', got {metric!r}")
-    labels, patterns = transfer_out_patterns(table, normalisation)
+    labels, patterns = transfer_out_patterns(table, normalisation, own)
     if not labels:
         raise AffinityError("no source tasks with first-order transfers to cluster")
     if len(labels) == 1:
-        return SimilarityTree(tuple(labels), np.zeros((0, 4)), method, metric, normalisation)
+        return SimilarityTree(tuple(labels), np.zeros((0, 4)), method, metric, normalisation, own)
     if not isinstance(metric, str) or metric not in METRICS:
         raise AffinityError(
             f"unknown metric {str(metric)[:40]!r}; choose one of {', '.join(METRICS)}"
@@ -258,4 +287,4 @@ def similarity_tree(
             "normalisation (zlog) or rescale the affinities"
         )
     z = linkage(dist, method=method, optimal_ordering=len(labels) > 2)
-    return SimilarityTree(tuple(labels), z, method, metric, normalisation)
+    return SimilarityTree(tuple(labels), z, method, metric, normalisation, own)

@@ -47,6 +47,14 @@ def tree(
             "zlog (standardised log-affinities), log, sum, none.",
         ),
     ] = "zlog",
+    own: Annotated[
+        str,
+        typer.Option(
+            "--own",
+            help="A source's entry for its own target: best (the target's highest value: "
+            "mutual transfer counts as kinship) or mean (neither attracts nor repels).",
+        ),
+    ] = "best",
     linkage: Annotated[
         str, typer.Option("--linkage", help="scipy linkage method: average, complete, ward, ...")
     ] = "average",
@@ -61,8 +69,9 @@ def tree(
 
     Each source task is described by its first-order affinities into every target; each
     target's affinities are normalised (default: standardised log-affinities, since AHP
-    scores are a ratio scale on a per-target scale), then sources are clustered (default:
-    average linkage on cosine distance). The paper's Figure 14 finds 3D, 2D,
+    scores are a ratio scale on a per-target scale), a task counts as the best source for
+    itself (--own best), then sources are clustered (default: average linkage on cosine
+    distance). The paper's Figure 14 finds 3D, 2D,
     low-dimensional geometric and semantic families this way. With a run's per-image test
     losses (--losses), every cluster gets its bootstrap support: the fraction of
     resampled test sets whose tree has a node with exactly its tasks.
@@ -77,7 +86,7 @@ def tree(
         raise AffinityError(f"--seed must be an integer in [0, 2^63), got {seed}")
     source = resolve_affinities(affinities)
     table = load_affinities(source.affinities)
-    the_tree = similarity_tree(table, linkage, metric, normalisation)  # type: ignore[arg-type]
+    the_tree = similarity_tree(table, linkage, metric, normalisation, own)  # type: ignore[arg-type]
     groups = the_tree.clusters(clusters)
     support: dict[tuple[str, ...], float] = {}
     if losses is not None and bootstrap:
@@ -95,6 +104,7 @@ def tree(
             "clusters": groups,
             "newick": the_tree.to_newick(),
             "normalisation": the_tree.normalisation,
+            "own": the_tree.own,
             "linkage": the_tree.method,
             "metric": the_tree.metric,
             "families": {
@@ -115,8 +125,8 @@ def tree(
 
     lines = [
         f"similarity tree of {source.name}: {len(the_tree.labels)} source tasks, "
-        f"{the_tree.normalisation}-normalised transfer-out patterns, {the_tree.method} "
-        f"linkage, {the_tree.metric} distance",
+        f"{the_tree.normalisation}-normalised transfer-out patterns (own entry: "
+        f"{the_tree.own}), {the_tree.method} linkage, {the_tree.metric} distance",
         "",
         f"{len(groups)} cluster(s):",
     ]

@@ -225,7 +225,7 @@ def plot_dendrogram(
         draw_dendrogram(ax, tree, tasks, support)
         ax.set_xlabel(
             f"{tree.metric} distance between transfer-out patterns "
-            f"({tree.method} linkage, {tree.normalisation} normalisation)"
+            f"({tree.method} linkage, {tree.normalisation} normalisation, own entry {tree.own})"
         )
         ax.set_title("task similarity tree (leaves coloured by task family)")
         ax.grid(axis="x", alpha=0.25)

@@ -119,7 +119,7 @@ def bootstrap_support(
                         same_edge[key][target] += 1
         if clades and tree is not None:
             found = set(map(frozenset, similarity_tree(
-                table, tree.method, tree.metric, tree.normalisation  # type: ignore[arg-type]
+                table, tree.method, tree.metric, tree.normalisation, tree.own  # type: ignore[arg-type]
             ).clades()))  # fmt: skip
             for clade in clade_hits:
                 clade_hits[clade] += clade in found

@@ -171,13 +171,31 @@ def test_the_tree_shows_the_papers_families_on_the_16k_file() -> None:
     assert {"class_1000", "class_places"} <= semantic
     others = {n: similarity_tree(table, normalisation=n) for n in NORMALISATIONS}
     for name in ("none", "sum"):
-        assert others[name].agreement(PAPER_GROUPS, 5) < tree.agreement(PAPER_GROUPS, 5) - 0.3
+        assert others[name].agreement(PAPER_GROUPS, 4) < tree.agreement(PAPER_GROUPS, 4) - 0.3
+        assert others[name].agreement(PAPER_GROUPS, 5) < tree.agreement(PAPER_GROUPS, 5)
 
 
-@pytest.mark.parametrize(("name", "floor"), [("paper", 0.85), ("paper:1k", 0.7)])
+@pytest.mark.parametrize(("name", "floor"), [("paper", 0.8), ("paper:1k", 0.9)])
 def test_the_same_default_serves_the_other_published_files(name: str, floor: float) -> None:
     table, _ = load_source(resolve_affinities(name))
     assert similarity_tree(table).agreement(PAPER_GROUPS, 4) >= floor
+
+
+def test_counting_a_task_as_its_own_best_source_finds_the_families_better() -> None:
+    """Over the three published files, the default own entry (the target's best) agrees
+    with the four families better on average than the target's mean (0.91 against 0.88),
+    and on both files trained with more than one amount of data."""
+    found = {
+        own: [
+            similarity_tree(load_source(resolve_affinities(n))[0], own=own).agreement(
+                PAPER_GROUPS, 4
+            )
+            for n in PAPER_SETS
+        ]
+        for own in ("best", "mean")
+    }
+    assert np.mean(found["best"]) > np.mean(found["mean"]) + 0.02
+    assert found["best"][1] > found["mean"][1] and found["best"][2] > found["mean"][2]
 
 
 def test_adjusted_rand_index() -> None:

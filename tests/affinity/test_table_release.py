@@ -150,3 +150,26 @@ def test_similarity_tree_groups_alike_tasks() -> None:
     assert newick.endswith(";") and all(name in newick for name in "abcd")
     with pytest.raises(AffinityError, match="needs metric 'euclidean'"):
         similarity_tree(AffinityTable.from_release_dict(data), method="ward", metric="cosine")
+
+
+def test_mutual_transfer_groups_tasks_only_when_a_task_is_its_own_best_source() -> None:
+    """Two families whose only evidence is mutual: a and b are each other's best source,
+    c and d likewise, while on the remaining targets a looks like d and b like c. With
+    each task's own entry at the target's mean, the mutual evidence drops out of the
+    cosine (a's entry for b meets b's blank own entry) and a pairs with d; counted as
+    the target's best, the families come out."""
+    s_, m_, l_ = 0.6, 0.3, 0.1  # strong, middling, weak
+    rows = {  # source -> its affinity into each other target
+        "a": {"b": s_, "c": m_, "d": l_},
+        "b": {"a": s_, "c": l_, "d": m_},
+        "c": {"a": m_, "b": l_, "d": s_},
+        "d": {"a": l_, "b": m_, "c": s_},
+    }
+    data = {f"{src}__{tgt}": v for src, row in rows.items() for tgt, v in row.items()}
+    table = AffinityTable.from_release_dict(data)
+    assert similarity_tree(table).own == "best"
+    assert sorted(map(sorted, similarity_tree(table).clusters(2))) == [["a", "b"], ["c", "d"]]
+    blank = similarity_tree(table, own="mean")
+    assert sorted(map(sorted, blank.clusters(2))) == [["a", "d"], ["b", "c"]]
+    with pytest.raises(AffinityError, match="unknown own-entry rule 'max'; choose one of best"):
+        similarity_tree(table, own="max")  # type: ignore[arg-type]

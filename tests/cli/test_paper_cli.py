@@ -108,6 +108,8 @@ def test_bad_published_inputs_exit_2(capsys: pytest.CaptureFixture[str]) -> None
     assert "--winrates-quality" in capsys.readouterr().err
     assert main(["tree", "-a", "paper", "--normalisation", "zscore"]) == 2
     assert "unknown normalisation 'zscore'" in capsys.readouterr().err
+    assert main(["tree", "-a", "paper", "--own", "diagonal"]) == 2
+    assert "unknown own-entry rule 'diagonal'; choose one of best, mean" in capsys.readouterr().err
 
 
 def test_tree_json_text_and_newick(capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,3 +129,13 @@ def test_tree_json_text_and_newick(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["tree", "-a", "paper:16k", "-f", "newick"]) == 0
     assert capsys.readouterr().out.strip() == doc["newick"]
+    # The four families, exactly, with each task counted as its own best source (the
+    # default); the older rule (own entries at the target's mean) puts the random
+    # projection among the 2D tasks.
+    four = _run(capsys, "tree", "-a", "paper:16k", "-c", "4", "-f", "json")
+    assert four["own"] == "best"
+    families = [{four["families"][t] for t in g} for g in four["clusters"]]
+    assert sorted(map(sorted, families)) == [["2d"], ["3d"], ["geometric"], ["semantic"]]
+    older = _run(capsys, "tree", "-a", "paper:16k", "-c", "4", "-f", "json", "--own", "mean")
+    assert older["own"] == "mean"
+    assert any(len({older["families"][t] for t in g}) > 1 for g in older["clusters"])
