@@ -190,6 +190,23 @@ def test_own_encoder_transfers_are_written_and_read_as_t__t(
     assert [s["status"] for s in solved] == ["optimal"] * 6
 
 
+def test_two_worker_processes_give_the_same_results(tiny_run: Path, tmp_path: Path) -> None:
+    """The real bodies in two worker processes (one CPU each): the same affinities and
+    taxonomies as the one-process run, every job recorded by the parent."""
+    spec = tiny_run.parent.parent / "tiny.yaml"
+    work = tmp_path / "parallel"
+    args = ["run", str(spec), "executor.workers=2", "--workdir", str(work), "--no-progress"]
+    assert main(args) == 0
+    assert _read(work / "affinities.json") == _read(tiny_run / "affinities.json")
+
+    def answers(run: Path) -> list[tuple[Any, ...]]:
+        doc = _read(run / "taxonomy.json")
+        return [(x["budget"], x["max_order"], x["edges"], x["objective"]) for x in doc["solutions"]]
+
+    assert answers(work) == answers(tiny_run)
+    assert {j["state"] for j in _read(work / "run.json")["jobs"].values()} == {"done"}
+
+
 def test_the_python_route_resumes_the_same_run(tiny_run: Path) -> None:
     import taskonomy as tx
 

@@ -1,6 +1,8 @@
 """The local executor: the whole job graph, in dependency order, in this process.
 
-Jobs run one after another (torch already uses every core for one job). Jobs whose
+Jobs run one after another in this process, or with ``executor.workers`` above 1 that
+many at a time, each in a worker process with its share of the CPUs (:mod:`.workers`:
+small networks gain more from a second job than from a second thread). Jobs whose
 artifact is complete and valid are skipped, so a run killed at any point resumes where it
 stopped; invalid artifacts are recomputed. Ready transfer and evaluation jobs are packed,
 several per body call, so heads of one target share cached features and a device. A
@@ -12,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +29,7 @@ from taskonomy.executor.progress import RunDisplay, summary
 from taskonomy.executor.runinfo import RunRecord, log_path
 from taskonomy.executor.runner import BodyResolver, JobOutcome, JobRunner, OutcomeState
 from taskonomy.executor.store import ArtifactStore
+from taskonomy.executor.workers import WorkerPool
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.packing import LOCAL_PACK, PACKABLE, take_pack
 from taskonomy.spec.models import Spec
@@ -190,7 +193,8 @@ def run_local(
     space = space_check(spec, plan, workdir, store)
     space.check(pending, what=f"the {len(pending)} jobs left to run")
     record.flush(force=True)
-    show = RunDisplay(pending, console, live=live) if display else None
+    workers = spec.executor.workers if spec.executor.kind == "local" else 1
+    show = RunDisplay(pending, console, live=live, workers=workers) if display else None
     runner = JobRunner(spec, plan, workdir, bodies=bodies, progress=show, store=store)
     sched = _Scheduler(plan, pending, bodies, max(1, pack))
 
@@ -204,33 +208,44 @@ def run_local(
             values.update(reason=outcome.reason, log=outcome.log)
         record.update(outcome.job_id, str(outcome.state), **values)
 
+    def settle(outcome: JobOutcome) -> None:
+        note(outcome)
+        if outcome.state.ok:
+            sched.complete.add(outcome.job_id)
+            return
+        for blocked in sched.drop(plan.descendants(outcome.job_id)):
+            skipped = JobOutcome(
+                blocked.id,
+                OutcomeState.UPSTREAM_FAILED,
+                reason=f"upstream job {outcome.job_id} failed",
+                log=log_path(workdir, blocked.id),
+            )
+            note(skipped)
+            if show is not None:
+                show.finished(skipped)
+
+    def flush() -> None:
+        try:
+            record.flush()
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise disk_full(workdir, exc, ["the run record"]) from exc
+
     interrupted, error = False, None
     try:
         with sigterm_interrupts(), show if show is not None else contextlib.nullcontext():
+            if workers > 1 and len(sched.pending) > 1:
+                _run_parallel(workers, workdir, bodies, sched, space, show, settle, flush)
             while sched.pending:
                 batch = sched.next_batch()
+                if not batch:  # cannot happen: a failure drops its descendants
+                    stuck = ", ".join(j.id for j in sched.pending[:3])
+                    raise RuntimeError(f"jobs whose dependencies never ran: {stuck}")
                 space.check(batch, what=", ".join(j.id for j in batch))
                 for outcome in runner.run_batch(batch):
-                    note(outcome)
-                    if outcome.state.ok:
-                        sched.complete.add(outcome.job_id)
-                        continue
-                    for blocked in sched.drop(plan.descendants(outcome.job_id)):
-                        skipped = JobOutcome(
-                            blocked.id,
-                            OutcomeState.UPSTREAM_FAILED,
-                            reason=f"upstream job {outcome.job_id} failed",
-                            log=log_path(workdir, blocked.id),
-                        )
-                        note(skipped)
-                        if show is not None:
-                            show.finished(skipped)
-                try:
-                    record.flush()
-                except OSError as exc:
-                    if not is_disk_full(exc):
-                        raise
-                    raise disk_full(workdir, exc, ["the run record"]) from exc
+                    settle(outcome)
+                flush()
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -243,3 +258,37 @@ def run_local(
         if display:
             console.print(summary(plan, ordered, interrupted=interrupted))
     return RunResult(ordered)
+
+
+def _run_parallel(
+    workers: int,
+    workdir: Path,
+    bodies: BodyResolver,
+    sched: _Scheduler,
+    space: SpaceCheck,
+    show: RunDisplay | None,
+    settle: Callable[[JobOutcome], None],
+    flush: Callable[[], None],
+) -> None:
+    """Run the pending jobs in ``workers`` worker processes (:mod:`.workers`): whenever
+    one is idle it gets the next ready job or pack, in the order the one-process loop
+    would take them."""
+    with WorkerPool(workers, workdir, bodies) as pool:
+        while sched.pending or pool.busy:
+            while pool.idle:
+                batch = sched.next_batch()
+                if not batch:
+                    break  # nothing ready until a running job finishes
+                space.check(batch, what=", ".join(j.id for j in batch))
+                if show is not None:
+                    show.started(batch)
+                pool.submit([j.id for j in batch])
+            if not pool.busy:
+                break  # pending jobs whose dependencies can never finish here
+            outcomes = pool.wait(timeout=0.5)
+            for outcome in outcomes:
+                if show is not None:
+                    show.finished(outcome)
+                settle(outcome)
+            if outcomes:
+                flush()

@@ -45,10 +45,19 @@ class RunDisplay:
         jobs: the jobs this run will try, in order.
         console: where to draw.
         live: a live display (default: when ``console`` is a terminal) or plain lines.
+        workers: jobs that run at once (the ETA divides the remaining work among them).
     """
 
-    def __init__(self, jobs: Sequence[Job], console: Console, *, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        console: Console,
+        *,
+        live: bool | None = None,
+        workers: int = 1,
+    ) -> None:
         self.console = console
+        self.workers = max(1, workers)
         self.live = console.is_terminal if live is None else live
         self.est = {j.id: j.est_seconds for j in jobs}
         self.total = len(jobs)
@@ -99,7 +108,7 @@ class RunDisplay:
 
     def eta_seconds(self) -> float:
         running = time.monotonic() - self._current_start if self._current else 0.0
-        return max(0.0, self._remaining_est * self.speed - running)
+        return max(0.0, self._remaining_est * self.speed / self.workers - running)
 
     def _eta_text(self) -> str:
         return f"ETA {format_duration(self.eta_seconds())}"

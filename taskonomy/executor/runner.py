@@ -52,6 +52,9 @@ class BodyResolver:
 
     body: Callable[[JobKind], JobBody]
     batch_body: Callable[[JobKind], BatchBody | None]
+    #: ``package.module:OBJECT`` naming this resolver, for other processes (worker
+    #: processes, array tasks) to import it; None: it travels pickled.
+    ref: str | None = None
 
 
 def _json_safe(meta: Mapping[str, Any] | None) -> dict[str, Any]:

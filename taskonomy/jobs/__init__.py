@@ -68,8 +68,11 @@ def get_batch_body(kind: JobKind) -> BatchBody | None:
 
 #: The real bodies, as the executors take them (looked up at call time, so a test can
 #: patch :func:`get_body`).
-BODIES = BodyResolver(body=lambda kind: get_body(kind), batch_body=lambda k: get_batch_body(k))
-#: :data:`BODIES` by reference, for SLURM array tasks (which import it on the node).
+#: :data:`BODIES` by reference, for SLURM array tasks (which import it on the node) and
+#: the local executor's worker processes.
 BODIES_REF = "taskonomy.jobs:BODIES"
+BODIES = BodyResolver(
+    body=lambda kind: get_body(kind), batch_body=lambda k: get_batch_body(k), ref=BODIES_REF
+)
 
 __all__ = ["BODIES", "BODIES_REF", "BatchBody", "get_batch_body", "get_body"]

@@ -327,6 +327,10 @@ class ExecutorSpec(_Model):
     threads: ty.Threads | None = None
     """Torch threads per job process; default: the CPUs the process is allotted (affinity
     mask, SLURM_CPUS_PER_TASK, cgroup quota)."""
+    workers: ty.Workers = 1
+    """Local executor: jobs (or packs) run at once, each in a worker process pinned to an
+    equal share of the CPUs this process is allotted (threads then default to that share);
+    1 runs every job in this process. SLURM runs ignore it (each array task is a process)."""
     resources: dict[JobKind, ResourceSpec] = {}
     """Resources per job kind, over the defaults."""
     slurm_partition: ty.SlurmName | None = None

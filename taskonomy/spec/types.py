@@ -129,6 +129,7 @@ Beam = Annotated[int, Field(ge=1, le=26), NUMBER]
 Gpus = Annotated[int, Field(ge=0, le=64), NUMBER]
 Cpus = Annotated[int, Field(ge=1, le=1024), NUMBER]
 Threads = Annotated[int, Field(ge=1, le=1024), NUMBER]
+Workers = Annotated[int, Field(ge=1, le=256), NUMBER]
 MemGb = Annotated[float, _finite(gt=0, le=16_384), NUMBER]
 #: Minutes; at most a year.
 TimeMin = Annotated[int, Field(ge=1, le=525_600), NUMBER]

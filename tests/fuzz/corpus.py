@@ -125,6 +125,7 @@ NUMERIC = [
     "taxonomy.solver_options.time_limit_s",
     "taxonomy.solver_options.threads",
     "executor.threads",
+    "executor.workers",
     "executor.resources.encoder.gpus",
     "executor.resources.encoder.cpus",
     "executor.resources.transfer.mem_gb",

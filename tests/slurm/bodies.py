@@ -8,6 +8,8 @@ tell which jobs ran where and how often. Behaviour the tests steer through the
 environment (which sbatch passes on to the array tasks):
 
 * ``TASKONOMY_TEST_FAIL``: comma-separated job ids whose body raises;
+* ``TASKONOMY_TEST_DIE``: comma-separated job ids whose body ends its process at once
+  (``os._exit``, as the out-of-memory killer would);
 * ``TASKONOMY_TEST_SLOW``: ``job_id=steps`` (comma-separated): the job counts to
   ``steps`` at 10 steps a second, saving ``ckpt.json`` in ``ctx.scratch`` after every
   step and resuming from it, as encoder training does with ``ckpt.pt``; its output
@@ -75,6 +77,8 @@ def body(ctx: JobContext) -> Mapping[str, Any] | None:
         fh.write(f"{job.id}\t{slurm}_{task}\t{_restart_count()}\t{os.getpid()}\n")
     if job.id in _env_set("TASKONOMY_TEST_FAIL"):
         raise RuntimeError(f"injected failure in {job.id}")
+    if job.id in _env_set("TASKONOMY_TEST_DIE"):
+        os._exit(9)
     deps = {d: json.loads((ctx.artifact(d) / OUT).read_text())["id"] for d in job.deps}
     doc: dict[str, Any] = {"id": job.id, "deps": deps}
     steps = _slow_steps(job.id)
