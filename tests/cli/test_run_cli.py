@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,13 @@ def test_slurm_dispatch_and_status_hook(
         return Result()
 
     monkeypatch.setattr("taskonomy.executor.slurm.executor.run_slurm", run_slurm)
+    # The pre-flight check wants an sbatch on PATH (a machine without SLURM has none);
+    # this one is never called, since run_slurm is replaced.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     workdir = tmp_path / "wd"
     args = ["run", str(spec_file), "-w", str(workdir), "executor.kind=slurm", "--detach"]
     assert main(args) == 1
