@@ -6,7 +6,8 @@ bootstrap), runs the whole chain and prints, side by side:
 * wall seconds per stage (from the run's ``run.json``) and in total;
 * the adjusted Rand index between the similarity tree, cut into as many clusters as the
   dictionary has task families, and the families the tasks declare (1: the families
-  exactly, 0: chance);
+  exactly, 0: chance), and the same for the tree of the older rule (each task's own
+  entry at the target's mean, ``own="mean"``) on the same affinities: before and after;
 * mean gain and quality of the taxonomy at a third of the sources (max order 2, or the
   spec's highest), from ``evaluation.json``;
 * the bootstrap support of that taxonomy's edges (mean and least) and of the tree's
@@ -60,6 +61,8 @@ def measure(spec_path: Path, seed: int, workdir: Path, overrides: list[str]) -> 
     tree = similarity_tree(table)
     k = len(set(expected.values()))
     ari = tree.agreement(expected, k)
+    # The same affinities under the older rule (a task's own entry at the target's mean).
+    ari_before = similarity_tree(table, own="mean").agreement(expected, k)
     sources = [t for t in resolve_tasks(loaded.spec) if t.is_source]
     budget = max(1, round(len(sources) / 3))
     evaluation = _read(workdir / "evaluation.json")["taxonomies"]
@@ -80,6 +83,7 @@ def measure(spec_path: Path, seed: int, workdir: Path, overrides: list[str]) -> 
         "wall": wall,
         "stages": stages,
         "ari": ari,
+        "ari_own_mean": ari_before,
         "clusters": tree.clusters(k),
         "budget": row["budget"],
         "order": order,
@@ -116,23 +120,24 @@ def main() -> None:
     print(f"{'total (wall)':<20}" + "".join(f"{r['wall']:>10.1f}" for r in rows))
     print()
     head = (
-        f"{'seed':>4} {'ok':>3} {'ARI':>6} {'budget':>7} {'gain':>6} {'quality':>8} "
-        f"{'edge support mean/min':>22} {'cluster support':>16}"
+        f"{'seed':>4} {'ok':>3} {'ARI':>6} {'ARI own=mean':>13} {'budget':>7} {'gain':>6} "
+        f"{'quality':>8} {'edge support mean/min':>22} {'cluster support':>16}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         print(
             f"{r['seed']:>4} {'yes' if r['ok'] else 'no':>3} {r['ari']:>6.2f} "
+            f"{r['ari_own_mean']:>13.2f} "
             f"{r['budget']:>7g} {_f(r['gain']):>6} {_f(r['quality']):>8} "
             f"{_f(r['edge_support_mean']) + ' / ' + _f(r['edge_support_min']):>22} "
             f"{_f(r['cluster_support']):>16}"
         )
-    for key in ("ari", "gain", "quality", "wall"):
+    for key in ("ari", "ari_own_mean", "gain", "quality", "wall"):
         values = [float(r[key]) for r in rows if r[key] is not None]
         spread = statistics.pstdev(values) if len(values) > 1 else 0.0
         print(
-            f"{key:>8}: mean {statistics.fmean(values):.3f}, sd {spread:.3f}, "
+            f"{key:>12}: mean {statistics.fmean(values):.3f}, sd {spread:.3f}, "
             f"min {min(values):.3f}, max {max(values):.3f}"
         )
     print("\nclusters (seed by seed):")
