@@ -273,6 +273,11 @@ def _run_parallel(
     """Run the pending jobs in ``workers`` worker processes (:mod:`.workers`): whenever
     one is idle it gets the next ready job or pack, in the order the one-process loop
     would take them."""
+
+    def step(job_id: str, done: int, total: int, message: str) -> None:
+        if show is not None and job_id in sched.plan.jobs:
+            show.step(sched.plan.jobs[job_id], done, total, message)
+
     with WorkerPool(workers, workdir, bodies) as pool:
         while sched.pending or pool.busy:
             while pool.idle:
@@ -285,7 +290,7 @@ def _run_parallel(
                 pool.submit([j.id for j in batch])
             if not pool.busy:
                 break  # pending jobs whose dependencies can never finish here
-            outcomes = pool.wait(timeout=0.5)
+            outcomes = pool.wait(timeout=0.5, on_step=step)
             for outcome in outcomes:
                 if show is not None:
                     show.finished(outcome)

@@ -3,6 +3,7 @@ the workers import by reference (``tests/slurm/bodies.py``, as array tasks do)."
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from rich.console import Console
 
 from taskonomy.executor.local import run_local
 from taskonomy.executor.runner import BodyResolver, OutcomeState, prepare_workdir
@@ -147,3 +149,19 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_steps_of_jobs_in_workers_reach_the_display(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("taskonomy.executor.progress.PLAIN_STEP_INTERVAL", 0.0)
+    monkeypatch.setenv("TASKONOMY_TEST_SLOW", "encoder/rgb2depth=8")
+    loaded = loaded_from_python(tiny_spec(executor={"workers": 2}), tmp_path / "work")
+    spec, plan, workdir = prepare_workdir(loaded)
+    out = io.StringIO()
+    console = Console(file=out, width=200, highlight=False)
+    result = run_local(spec, plan, workdir, bodies=_bodies(), console=console, live=False)
+    assert result.ok
+    text = out.getvalue()
+    assert "    encoder/rgb2depth: step 8/8 counting" in text
+    assert "-> encoder: encoder/rgb2depth" in text and "all " in text

@@ -62,6 +62,7 @@ def _train(ctx: JobContext, steps: int) -> list[list[int]]:
     while state["step"] < steps:
         time.sleep(0.1)
         state["step"] += 1
+        ctx.progress(state["step"], steps, "counting")
         tmp = ckpt.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, ckpt)
