@@ -30,11 +30,10 @@ from pathlib import Path
 
 import attrs
 
-from taskonomy.executor.runinfo import read_json
 from taskonomy.executor.slurm.accounting import JobRecord, base_id
 from taskonomy.executor.slurm.header import stage_submissions
 from taskonomy.executor.slurm.intents import Intent, Intents
-from taskonomy.executor.slurm.journal import Entry, Journal, job_log, outcome_path
+from taskonomy.executor.slurm.journal import Entry, Journal, job_log
 from taskonomy.executor.slurm.outcomes import (
     DEPENDENCY_CANCELLED,
     HINTS,
@@ -42,6 +41,9 @@ from taskonomy.executor.slurm.outcomes import (
     ClusterLike,
     SlurmRunResult,
     job_outcome,
+    outcome_reason,
+    started_since_submission,
+    submission_outcome,
     summarize,
 )
 from taskonomy.executor.slurm.poll import Poller, PollSchedule
@@ -353,8 +355,9 @@ class SlurmDriver:
             self._set(entry, JobStatus.CANCELLED, DEPENDENCY_CANCELLED)
             return
         honest = reconcile(status, result_ok=False)
-        reason = self._outcome_reason(entry) or HINTS.get(status, str(status))
-        if status is JobStatus.FAILED and not self._started(entry):
+        doc = submission_outcome(self.workdir, entry)
+        reason = outcome_reason(doc) or HINTS.get(status, str(status))
+        if status is JobStatus.FAILED and not started_since_submission(self.workdir, entry, doc):
             reason = NEVER_STARTED
         kind = self.plan.jobs[entry.job_id].kind if entry.job_id in self.plan.jobs else "?"
         reason = reason.format(kind=kind)
@@ -362,23 +365,6 @@ class SlurmDriver:
             entry.failures += 1
         self._set(entry, honest, reason)
         self.echo(f"{honest}: {entry.job_id} (SLURM {entry.slurm_job_id}): {reason}")
-
-    def _started(self, entry: Entry) -> bool:
-        """Whether the job's last submission got as far as running it (its outcome file
-        or its own log was written since)."""
-        doc = read_json(outcome_path(self.workdir, entry.job_id))
-        if isinstance(doc, dict) and doc.get("slurm_job_id") == entry.slurm_job_id:
-            return True
-        log = job_log(self.workdir, entry.job_id)
-        return log.is_file() and log.stat().st_mtime >= entry.submitted - 1.0
-
-    def _outcome_reason(self, entry: Entry) -> str:
-        doc = read_json(outcome_path(self.workdir, entry.job_id))
-        if not isinstance(doc, dict) or doc.get("slurm_job_id") != entry.slurm_job_id:
-            return ""
-        if doc.get("state") in ("done", "skipped"):
-            return ""
-        return str(doc.get("reason", "")).replace("{", "{{").replace("}", "}}")
 
     # --- the result -----------------------------------------------------------------
 

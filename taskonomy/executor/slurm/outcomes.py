@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 import attrs
 
+from taskonomy.executor.runinfo import read_json
 from taskonomy.executor.slurm.accounting import JobRecord
 from taskonomy.executor.slurm.cluster import ClusterLimits
-from taskonomy.executor.slurm.journal import Entry
+from taskonomy.executor.slurm.journal import Entry, job_log, outcome_path
 from taskonomy.executor.slurm.states import JobStatus
 
 #: The ``reason`` of an entry SLURM cancelled because a dependency failed.
@@ -161,3 +162,29 @@ def job_outcome(
         return SlurmOutcome(job_id, Outcome.FAILED, reason=reason, **common)
     reason = f"upstream job {blocker} did not complete"
     return SlurmOutcome(job_id, Outcome.UPSTREAM_FAILED, reason=reason, **common)
+
+
+def submission_outcome(workdir: Path, entry: Entry) -> dict[str, Any] | None:
+    """The outcome file the array task wrote for ``entry``'s last submission, or None
+    (none written, unreadable, or left by an earlier submission)."""
+    doc = read_json(outcome_path(workdir, entry.job_id))
+    if isinstance(doc, dict) and doc.get("slurm_job_id") == entry.slurm_job_id:
+        return doc
+    return None
+
+
+def outcome_reason(doc: dict[str, Any] | None) -> str:
+    """The job's own failure reason in ``doc`` (braces escaped for ``str.format``), or ""
+    when there is none or the job finished."""
+    if doc is None or doc.get("state") in ("done", "skipped"):
+        return ""
+    return str(doc.get("reason", "")).replace("{", "{{").replace("}", "}}")
+
+
+def started_since_submission(workdir: Path, entry: Entry, doc: dict[str, Any] | None) -> bool:
+    """Whether the last submission got as far as running the job: its outcome file
+    ``doc`` is this submission's, or the job's own log was written since."""
+    if doc is not None:
+        return True
+    log = job_log(workdir, entry.job_id)
+    return log.is_file() and log.stat().st_mtime >= entry.submitted - 1.0
