@@ -48,7 +48,7 @@ def run(
     disk is full, it is read-only), 143 after SIGTERM (recorded in run.json).
     """
     from taskonomy.api import run as run_spec
-    from taskonomy.executor.local import Terminated
+    from taskonomy.executor.signals import Terminated
 
     loaded = load(spec, overrides, workdir)
     check_size(loaded)

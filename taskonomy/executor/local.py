@@ -12,11 +12,8 @@ failed job stops its descendants only; the rest of the graph goes on.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import attrs
@@ -28,34 +25,12 @@ from taskonomy.executor.durable import is_disk_full
 from taskonomy.executor.progress import RunDisplay, summary
 from taskonomy.executor.runinfo import RunRecord, log_path
 from taskonomy.executor.runner import BodyResolver, JobOutcome, JobRunner, OutcomeState
+from taskonomy.executor.signals import sigterm_interrupts
 from taskonomy.executor.store import ArtifactStore
 from taskonomy.executor.workers import WorkerPool
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.packing import LOCAL_PACK, PACKABLE, take_pack
 from taskonomy.spec.models import Spec
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the run stops as after Ctrl-C (recorded as interrupted in
-    ``run.json``, the current job's temporary files discarded, finished artifacts kept)."""
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`Terminated` in the main thread (a no-op in
-    other threads, where handlers cannot be installed)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(f"signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def space_check(spec: Spec, plan: Plan, workdir: Path, store: ArtifactStore) -> SpaceCheck:
@@ -169,7 +144,7 @@ def run_local(
     Raises:
         KeyboardInterrupt: after recording the run and discarding the current job's
             temporary directory; finished artifacts are kept. SIGTERM raises its
-            subclass :class:`Terminated` the same way.
+            subclass :class:`~taskonomy.executor.signals.Terminated` the same way.
         DiskFullError: before anything runs, when the disk lacks the space the plan's
             remaining jobs are estimated to need, or when a write finds it full; every
             completed artifact is kept and the next run resumes.

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import attrs
@@ -39,6 +38,7 @@ import attrs
 from taskonomy.executor.outcome import JobOutcome, OutcomeState
 from taskonomy.executor.runinfo import log_path
 from taskonomy.executor.runner import BodyResolver, JobRunner, load_workdir
+from taskonomy.executor.signals import raise_terminated
 from taskonomy.executor.slurm.task import load_object
 from taskonomy.planner.jobs import Job
 
@@ -73,10 +73,6 @@ def cpu_shares(n: int, cpus: Sequence[int] | None = None) -> list[list[int]]:
     return shares
 
 
-def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-
 class _Relay:
     """A worker's progress sink: each job's steps go to the parent, at most
     :data:`STEP_INTERVAL` apart (the parent reports starts and ends itself)."""
@@ -103,7 +99,7 @@ class _Relay:
 def _serve(conn: Connection, workdir: str, bodies: BodyResolver | str, cpus: list[int]) -> None:
     """A worker's loop: receive job ids, run them, send the outcomes (or the exception
     that stopped them); ``None`` ends it. ``bodies`` is a resolver or its reference."""
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    signal.signal(signal.SIGTERM, raise_terminated)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     if cpus:
         with contextlib.suppress(AttributeError, OSError):

@@ -96,7 +96,8 @@ SIGTERM_SCRIPT = """
 import sys
 import attrs
 from pathlib import Path
-from taskonomy.executor.local import Terminated, run_local
+from taskonomy.executor.local import run_local
+from taskonomy.executor.signals import Terminated
 from taskonomy.executor.runner import prepare_workdir
 from taskonomy.executor.slurm.task import load_object
 from taskonomy.spec import Spec, loaded_from_python
