@@ -216,14 +216,13 @@ def transfer_out_patterns(
     matrix = table.first_order_matrix()
     index = {name: i for i, name in enumerate(matrix.labels)}
     sources, targets = table.sources, table.targets
+    shape = (len(sources), len(targets))
+    mine = np.array([[s == t for t in targets] for s in sources], dtype=bool).reshape(shape)
     rows = np.array(
-        [
-            [matrix.values[index[s], index[t]] if s != t else np.nan for t in targets]
-            for s in sources
-        ],
+        [[matrix.values[index[s], index[t]] for t in targets] for s in sources],
         dtype=np.float64,
-    ).reshape(len(sources), len(targets))
-    rows = _normalise(rows, normalisation)
+    ).reshape(shape)
+    rows = _normalise(np.where(mine, np.nan, rows), normalisation)
     with np.errstate(all="ignore"):
         present = ~np.isnan(rows)
         sums = np.where(present, rows, 0.0).sum(axis=0)
@@ -232,9 +231,8 @@ def transfer_out_patterns(
         col_best = np.where(present, rows, -np.inf).max(axis=0, initial=-np.inf)
     filled = np.where(np.isnan(rows), col_mean[None, :], rows)
     if own == "best":
-        mine = np.array([[s == t for t in targets] for s in sources], dtype=bool)
-        mine = mine.reshape(len(sources), len(targets)) & np.isfinite(col_best)[None, :]
-        filled = np.where(mine, col_best[None, :], filled)
+        best_known = mine & np.isfinite(col_best)[None, :]
+        filled = np.where(best_known, col_best[None, :], filled)
     return sources, filled
 
 
