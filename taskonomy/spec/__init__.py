@@ -4,6 +4,7 @@ Build one in Python (``Spec(...)``) or load YAML (``load_spec(path, overrides)``
 """
 
 from taskonomy.budgets import parse_budgets
+from taskonomy.spec.executor import ExecutorSpec, ResourceSpec
 from taskonomy.spec.loading import (
     LoadedSpec,
     load_spec,
@@ -13,9 +14,7 @@ from taskonomy.spec.loading import (
 )
 from taskonomy.spec.models import (
     DatasetSpec,
-    ExecutorSpec,
     ModelSpec,
-    ResourceSpec,
     Spec,
     StageTraining,
     TaskSpec,

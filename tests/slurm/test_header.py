@@ -26,7 +26,7 @@ from taskonomy.executor.slurm.header import (
 from taskonomy.executor.slurm.partitions import parse_partition_limits, parse_slurm_minutes
 from taskonomy.kinds import JobKind
 from taskonomy.planner.jobs import Job, Plan, Resources
-from taskonomy.spec.models import ExecutorSpec
+from taskonomy.spec.executor import ExecutorSpec
 
 GOLDEN = Path(__file__).parent / "golden" / "literal_plan.sh"
 #: A work directory with everything a shell could trip over, save '%' and '\'.
@@ -276,7 +276,7 @@ def test_extra_flags() -> None:
 def test_headers_need_no_submitit() -> None:
     code = (
         "import sys; from pathlib import Path; from taskonomy.executor.slurm import *; "
-        "from taskonomy.spec.models import ExecutorSpec; "
+        "from taskonomy.spec.executor import ExecutorSpec; "
         "from taskonomy.executor.slurm.header import ArraySubmission; "
         "s = ArraySubmission('n', 's', 3, 0, 1, None, 1, 0, 1.0, 5, None, None, None, (), "
         "Path('/w')); assert s.header(); assert 'submitit' not in sys.modules"

@@ -26,7 +26,7 @@ from taskonomy.executor.slurm.partitions import time_cap
 from taskonomy.planner.cost import task_minutes
 from taskonomy.planner.jobs import Job, Plan
 from taskonomy.planner.packing import fits, jobs_per_task, task_seconds
-from taskonomy.spec.models import ExecutorSpec
+from taskonomy.spec.executor import ExecutorSpec
 
 #: The signal submitit asks SLURM to send before a time limit (its checkpoint trigger).
 PREEMPT_SIGNAL = "USR2"

@@ -20,7 +20,7 @@ import attrs
 from taskonomy.executor.slurm.journal import Entry
 from taskonomy.executor.slurm.outcomes import DEPENDENCY_CANCELLED, NEVER_STARTED
 from taskonomy.executor.slurm.states import JobStatus
-from taskonomy.spec.models import ExecutorSpec
+from taskonomy.spec.executor import ExecutorSpec
 
 #: The ``reason`` of an entry the scheduler forgot (neither sacct nor squeue knows it).
 VANISHED = "SLURM lost track of it (neither sacct nor squeue knows its id)"
