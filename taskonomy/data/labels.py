@@ -8,7 +8,9 @@ reader maps the release's domains onto the same ranges where it can):
 * ``rgb2sfnorm``: camera-frame unit normals, each component in ``[-1, 1]``.
 * ``reshade``: ``max(0, n . l)`` under the canonical light, in ``[0, 1]``.
 * ``curvature``: ``tanh(k * CURVATURE_SCALE_M)`` of both principal curvatures, in
-  ``(-1, 1)`` (0 on planes; a 0.3 m sphere gives ``tanh(0.83)``).
+  ``(-1, 1)`` (0 inside planes; a 0.3 m sphere gives ``tanh(0.83)``), with the creases of
+  a mesh where surfaces meet (:func:`crease_curvature`: a room's corners, a box's edges,
+  where objects stand on the floor), as the release computes it from its meshes.
 * ``edge2d``: Sobel gradient magnitude of the luminance (``[0, 1]`` image), divided by
   :data:`EDGE2D_SCALE` and clipped to ``[0, 1]``.
 * ``keypoint2d``: Harris response ``det(M) - 0.05 tr(M)^2`` of the luminance (structure
@@ -31,7 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from taskonomy.data.render import SceneBuffers
-from taskonomy.data.scenes import F32
+from taskonomy.data.scenes import F32, F64
 
 DEPTH_SCALE_M = 12.0
 CURVATURE_SCALE_M = 0.25
@@ -40,6 +42,12 @@ KEYPOINT2D_SCALE = 0.002
 EDGE3D_SCALE = 0.05
 KEYPOINT3D_SCALE = 0.02
 _HARRIS_K = 0.05
+#: Creases: neighbours at most this many pixel footprints apart (further is an
+#: occlusion) whose normals turn by more than this many radians.
+_CREASE_REACH = 4.0
+_CREASE_MIN_RAD = 0.5
+#: The scale at which creases are measured (a band a few pixels wide), in pixels.
+_CREASE_SIGMA_PX = 1.0
 
 
 def luminance(rgb: np.ndarray) -> F32:
@@ -127,8 +135,47 @@ def depth_label(metres: np.ndarray) -> F32:
     return np.clip(metres / DEPTH_SCALE_M, 0, 1).astype(np.float32)[:, None]
 
 
-def curvature_label(curv: np.ndarray) -> F32:
-    return np.asarray(np.tanh(curv * CURVATURE_SCALE_M), np.float32)
+def crease_curvature(buf: SceneBuffers) -> F64:
+    """Principal curvatures with the creases where surfaces meet, ``(B, 2, H, W)``, 1/m.
+
+    The render's curvatures are those of each analytic surface, so a room (planes only)
+    has none. A mesh has creases: where floor meets wall, at a box's edges, where an object
+    stands on the floor. Between two 4-neighbours ``p, q`` on one continuous surface (their
+    points no further apart than :data:`_CREASE_REACH` pixel footprints) whose normals turn
+    by more than :data:`_CREASE_MIN_RAD`, the signed curvature of the step is
+    ``(n_q - n_p) . (x_q - x_p) / |x_q - x_p|^2`` (convex positive, as the surfaces').
+    The convex and the concave steps are measured at a scale, as on a mesh: each is
+    smoothed by a Gaussian of :data:`_CREASE_SIGMA_PX` pixels and added to the surface's
+    own: the convex to ``k1``, the concave to ``k2`` (so ``k1 >= k2`` still holds).
+    """
+    size = buf.depth.shape[-1]
+    points = _camera_rays_z1(size, buf.focal)[None] * buf.depth.astype(np.float64)[:, None]
+    n = buf.normals.astype(np.float64)
+    k = buf.curvature.astype(np.float64)
+    convex, concave = np.zeros_like(k[:, 0]), np.zeros_like(k[:, 0])
+    reach = _CREASE_REACH * buf.depth.astype(np.float64) / buf.focal
+    for axis in (-1, -2):
+        lead = [slice(None)] * 4
+        tail = [slice(None)] * 4
+        lead[axis], tail[axis] = slice(0, -1), slice(1, None)
+        dx = points[tuple(tail)] - points[tuple(lead)]
+        dn = n[tuple(tail)] - n[tuple(lead)]
+        dist2 = (dx * dx).sum(1)
+        turn = np.arccos(np.clip((n[tuple(tail)] * n[tuple(lead)]).sum(1), -1.0, 1.0))
+        near = dist2 < np.minimum(reach[tuple(lead[1:])], reach[tuple(tail[1:])]) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.where(near & (turn > _CREASE_MIN_RAD), (dn * dx).sum(1) / dist2, np.nan)
+        for sl in (tuple(lead[1:]), tuple(tail[1:])):
+            convex[sl] = np.fmax(convex[sl], step)  # fmax/fmin: nan (no crease) keeps it
+            concave[sl] = np.fmin(concave[sl], step)
+    sigma = (0, _CREASE_SIGMA_PX, _CREASE_SIGMA_PX)
+    convex = ndimage.gaussian_filter(convex, sigma, mode="nearest")
+    concave = ndimage.gaussian_filter(concave, sigma, mode="nearest")
+    return np.stack([k[:, 0] + convex, k[:, 1] + concave], 1)
+
+
+def curvature_label(buf: SceneBuffers) -> F32:
+    return np.asarray(np.tanh(crease_curvature(buf) * CURVATURE_SCALE_M), np.float32)
 
 
 LabelFn = Callable[[SceneBuffers], np.ndarray]
@@ -148,7 +195,7 @@ LABEL_FUNCTIONS: dict[str, LabelFn] = {
     "rgb2mist": lambda b: depth_label(b.distance),
     "rgb2sfnorm": lambda b: b.normals.astype(np.float32),
     "reshade": lambda b: b.shading.astype(np.float32)[:, None],
-    "curvature": lambda b: curvature_label(b.curvature),
+    "curvature": curvature_label,
     "segment25d": lambda b: b.segment25d.astype(np.int64),
     "segmentsemantic": lambda b: b.semantic.astype(np.int64),
     "class_object": lambda b: b.object_present.astype(np.float32),

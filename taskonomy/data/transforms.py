@@ -20,6 +20,11 @@ NOISE_STD = 0.1
 MASK_FRACTION = 0.375
 #: Value of masked pixels.
 MASK_VALUE = 0.5
+#: Pixels greyed (to :data:`MASK_VALUE`) along each edge of every jigsaw tile, so that
+#: neighbouring tiles are two gaps apart. As in the original puzzle task (tiles cut with
+#: gaps), the permutation cannot be read off colour continuity at the tile borders and
+#: the encoder must recognise what each tile shows: floor, wall, ceiling, their layout.
+JIGSAW_GAP_PX = 1
 _JIGSAW_SEED = 2018
 
 
@@ -66,6 +71,18 @@ def shuffle_tiles(images: F32, perms: I64) -> F32:
     return out
 
 
+def tile_gaps(images: F32) -> F32:
+    """``images`` with a :data:`JIGSAW_GAP_PX` border of every 3x3 tile greyed out, and
+    the pixels beyond ``3 * (H // 3)`` (the same in every permutation) with it."""
+    h, w = images.shape[-2:]
+    th, tw, g = h // 3, w // 3, JIGSAW_GAP_PX
+    rows, cols = np.arange(h), np.arange(w)
+    edge_r = (rows % th < g) | (rows % th >= th - g) | (rows >= 3 * th)
+    edge_c = (cols % tw < g) | (cols % tw >= tw - g) | (cols >= 3 * tw)
+    gap = edge_r[:, None] | edge_c[None, :]
+    return np.where(gap, np.float32(MASK_VALUE), images).astype(np.float32)
+
+
 def mask_square(images: F32, rng: np.random.Generator) -> F32:
     """Grey out one random square of side ``MASK_FRACTION * H`` in each image."""
     b, _, h, w = images.shape
@@ -98,4 +115,4 @@ def apply_input_transform(
         grey = luminance(images)[:, None]
         return np.repeat(grey, 3, axis=1).astype(np.float32), None
     perms = np.asarray(rng.integers(0, N_JIGSAW_PERMUTATIONS, size=images.shape[0]), np.int64)
-    return shuffle_tiles(images, perms), perms
+    return tile_gaps(shuffle_tiles(images, perms)), perms

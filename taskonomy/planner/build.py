@@ -25,7 +25,7 @@ from taskonomy.planner.jobs import Job, Plan, Resources, job_hash
 from taskonomy.planner.pruning import PlanSize, plan_size, slot_count
 from taskonomy.spec.models import Spec, StageTraining
 from taskonomy.spec.rules import ResolvedTask, resolve_tasks
-from taskonomy.tasks.bank import BUILTIN_TASKS
+from taskonomy.tasks.bank import BUILTIN_TASKS, DATA_VERSION
 
 __all__ = [
     "DEFAULT_RESOURCES",
@@ -210,6 +210,7 @@ def build_plan(spec: Spec, calibration: Mapping[str, float] | None = None) -> Pl
 
     dataset_params = spec.dataset.model_dump(mode="json")
     dataset_params["seed"] = spec.seed if spec.dataset.seed is None else spec.dataset.seed
+    dataset_params["data_version"] = DATA_VERSION
     # The dataset holds labels for exactly these tasks, so its artifact depends on them.
     dataset_params["label_tasks"] = sorted({t.kind for t in b.tasks if t.info.trainable})
     # ... and on their label spaces where the dataset kind changes them (the release's own);

@@ -39,6 +39,11 @@ N_SCENE_TYPES = 4
 #: Geometric surface segments: floor, ceiling, wall facing x, wall facing z, planar object face,
 #: curved object surface.
 N_SEGMENT25D_CLASSES = 6
+#: Version of how built-in tasks' data are made: the mini generator, the label functions
+#: and the Stage I input transforms. Part of the dataset job's identity, so that a store
+#: filled by an older version never answers for a newer one (2: creases in ``curvature``,
+#: gaps between the jigsaw's tiles).
+DATA_VERSION = 2
 #: Fixed permutations of the 3x3 jigsaw tiles, chosen deterministically.
 N_JIGSAW_PERMUTATIONS = 24
 #: Room layout: camera yaw, pitch, roll; camera position in the room (3, normalised);
@@ -182,7 +187,7 @@ BUILTIN_TASKS: dict[str, TaskInfo] = _presented(
         TaskInfo("rgb2mist", "Euclidean distance to the camera, normalised", _D, 1, Loss.L1),
         TaskInfo("rgb2sfnorm", "camera-space surface normals", _D, 3, Loss.L1),
         TaskInfo("reshade", "shading under a canonical light with unit albedo", _D, 1, Loss.L1),
-        TaskInfo("curvature", "principal curvatures of the analytic surfaces", _D, 2, Loss.L1),
+        TaskInfo("curvature", "principal curvatures, creases included", _D, 2, Loss.L1),
         TaskInfo("keypoint3d", "3D keypoint response from geometry", _D, 1, Loss.L1),
         TaskInfo(
             "segment25d",

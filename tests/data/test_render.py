@@ -120,3 +120,33 @@ def test_scenes_are_deterministic_and_diverse() -> None:
     big = render(sample_scenes(np.random.default_rng(6), 64), 16)
     assert len(np.unique(big.scene_type)) == 4
     assert big.object_present.mean(0).min() > 0.1  # every class shows up
+
+
+def test_crease_curvature_marks_where_surfaces_meet() -> None:
+    """Label curvature adds the mesh's creases, measured at a scale of a few pixels: the
+    room's corners are concave (k2 < 0 along a floor-wall line), planes away from any
+    crease stay flat, a sphere's interior away from its outline keeps its analytic 1/r."""
+    from scipy import ndimage
+
+    from taskonomy.data.labels import crease_curvature
+
+    sphere = render(one_object_scene(0, (0.3, 0.0, 0.0)), 64)
+    k = crease_curvature(sphere)[0]
+    on = sphere.semantic[0] == 1
+    inner = ndimage.binary_erosion(on, iterations=4)
+    assert inner.sum() > 10 and np.allclose(k[:, inner], 1 / 0.3, rtol=1e-3)
+    room = sphere.semantic[0] == 0
+    floor = sphere.segment25d[0] == SEG_FLOOR
+    # Floor pixels with a wall pixel directly above them: the floor-wall crease.
+    crease = np.zeros_like(floor)
+    crease[1:] = room[:-1] & ~floor[:-1] & floor[1:]
+    assert crease.sum() > 10
+    assert (k[1][crease] < -1.0).all() and np.allclose(k[0][crease], 0.0)
+    # Room pixels far from where two surfaces meet stay flat.
+    seams = np.zeros_like(room)
+    seg = sphere.segment25d[0]
+    seams[1:] |= seg[1:] != seg[:-1]
+    seams[:, 1:] |= seg[:, 1:] != seg[:, :-1]
+    far = room & ~ndimage.binary_dilation(seams, iterations=5)
+    assert far.sum() > 100 and np.allclose(k[:, far], 0.0, atol=1e-2)
+    assert (k[0] >= k[1]).all()

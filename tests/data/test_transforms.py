@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskonomy.data import apply_input_transform, jigsaw_permutations
-from taskonomy.data.transforms import MASK_VALUE, NOISE_STD, shuffle_tiles
+from taskonomy.data.transforms import JIGSAW_GAP_PX, MASK_VALUE, NOISE_STD, shuffle_tiles
 from taskonomy.tasks.bank import N_JIGSAW_PERMUTATIONS, InputTransform
 
 
@@ -28,14 +28,14 @@ def test_permutation_table_is_fixed_and_distinct() -> None:
 @settings(derandomize=True, deadline=None, max_examples=25)
 @given(size=st.sampled_from([16, 32, 33, 48]), seed=st.integers(0, 2**16))
 def test_jigsaw_index_recovers_the_tiles(size: int, seed: int) -> None:
-    """Property: undoing the permutation named by the label restores every tile, and the
-    border beyond 3 tiles is untouched."""
+    """Property: undoing the permutation named by the label restores every tile's interior;
+    the gaps between tiles and the border beyond 3 tiles are grey."""
     images = _images(4, size)
     inputs, perms = apply_input_transform(
         InputTransform.SHUFFLE, images, np.random.default_rng(seed)
     )
     assert perms is not None and perms.dtype == np.int64 and perms.shape == (4,)
-    t = size // 3
+    t, g = size // 3, JIGSAW_GAP_PX
     table = jigsaw_permutations()
     for b in range(4):
         for k in range(9):
@@ -43,8 +43,9 @@ def test_jigsaw_index_recovers_the_tiles(size: int, seed: int) -> None:
             sr, sc = divmod(int(table[perms[b], k]), 3)
             got = inputs[b, :, r * t : (r + 1) * t, c * t : (c + 1) * t]
             want = images[b, :, sr * t : (sr + 1) * t, sc * t : (sc + 1) * t]
-            assert np.array_equal(got, want)
-    assert np.array_equal(inputs[:, :, 3 * t :], images[:, :, 3 * t :])
+            assert np.array_equal(got[:, g:-g, g:-g], want[:, g:-g, g:-g])
+            assert (got[:, :g] == MASK_VALUE).all() and (got[:, :, -g:] == MASK_VALUE).all()
+    assert (inputs[:, :, 3 * t :] == MASK_VALUE).all()
     assert np.array_equal(shuffle_tiles(images, np.zeros(4, np.int64)), images)
 
 

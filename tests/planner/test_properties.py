@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import comb
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,7 +175,20 @@ def test_golden_plan_hash() -> None:
     assert build_plan(Spec.model_validate(BASE)).hash == GOLDEN
 
 
-GOLDEN = "82e2a6f9f38fcffb13c53d926513d27ff60482b5a3cb5a0e0f2972455079f2e4"
+GOLDEN = "e945d87ee6a293e54b58812046dae93ea56e6ff04b21d480c76a5ef7b9bcb08f"
+
+
+def test_a_new_data_version_changes_every_trained_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed generator (labels, input transforms) must never be answered from a store
+    filled by the old one: the dataset job's hash, and so every job below it, changes."""
+    import taskonomy.planner.build as build
+
+    before = build_plan(Spec.model_validate(BASE))
+    monkeypatch.setattr(build, "DATA_VERSION", build.DATA_VERSION + 1)
+    after = build_plan(Spec.model_validate(BASE))
+    assert before.jobs["dataset"].hash != after.jobs["dataset"].hash
+    trained = [j for j in before.jobs if j.startswith(("encoder/", "transfer/"))]
+    assert trained and all(before.jobs[j].hash != after.jobs[j].hash for j in trained)
 
 
 @given(st.integers(0, 12), st.integers(2, 8), st.integers(1, 6))
