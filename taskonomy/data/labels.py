@@ -27,7 +27,7 @@ reader maps the release's domains onto the same ranges where it can):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy import ndimage
@@ -101,18 +101,30 @@ def edge3d(buf: SceneBuffers) -> F32:
     n = buf.normals.astype(np.float64)
     ndr = (n * rays).sum(1)  # n . r at each pixel's own ray
     best = np.zeros_like(z)
-    for axis in (-1, -2):
-        sl_p = [slice(None)] * 3
-        sl_q = [slice(None)] * 3
-        sl_p[axis], sl_q[axis] = slice(0, -1), slice(1, None)
-        p, q = tuple(sl_p), tuple(sl_q)
-        rp, rq = rays[(slice(None), *p[1:])], rays[(slice(None), *q[1:])]
-        err_pq = _plane_error(z[p], n[(slice(None), slice(None), *p[1:])], ndr[p], rq, z[q])
-        err_qp = _plane_error(z[q], n[(slice(None), slice(None), *q[1:])], ndr[q], rp, z[p])
+    for p, q in _neighbour_pairs():
+        err_pq = _plane_error(z[p], n[_with_channels(p)], ndr[p], rays[q], z[q])
+        err_qp = _plane_error(z[q], n[_with_channels(q)], ndr[q], rays[p], z[p])
         jump = np.minimum(err_pq, err_qp)
         best[p] = np.maximum(best[p], jump)
         best[q] = np.maximum(best[q], jump)
     return np.clip(best / EDGE3D_SCALE, 0, 1).astype(np.float32)[:, None]
+
+
+Index = tuple[slice, slice, slice]
+
+
+def _neighbour_pairs() -> Iterator[tuple[Index, Index]]:
+    """Index pairs ``(p, q)`` of every pixel and its right, then its lower, 4-neighbour in
+    ``(B, H, W)`` arrays (and in ``(C, H, W)`` ones); :func:`_with_channels` indexes
+    ``(B, C, H, W)`` arrays alike."""
+    for axis in (-1, -2):
+        p, q = [slice(None)] * 3, [slice(None)] * 3
+        p[axis], q[axis] = slice(0, -1), slice(1, None)
+        yield (p[0], p[1], p[2]), (q[0], q[1], q[2])
+
+
+def _with_channels(index: Index) -> tuple[slice, ...]:
+    return (index[0], slice(None), *index[1:])
 
 
 def _plane_error(
@@ -154,18 +166,17 @@ def crease_curvature(buf: SceneBuffers) -> F64:
     k = buf.curvature.astype(np.float64)
     convex, concave = np.zeros_like(k[:, 0]), np.zeros_like(k[:, 0])
     reach = _CREASE_REACH * buf.depth.astype(np.float64) / buf.focal
-    for axis in (-1, -2):
-        lead = [slice(None)] * 4
-        tail = [slice(None)] * 4
-        lead[axis], tail[axis] = slice(0, -1), slice(1, None)
-        dx = points[tuple(tail)] - points[tuple(lead)]
-        dn = n[tuple(tail)] - n[tuple(lead)]
+    for p, q in _neighbour_pairs():
+        n_p, n_q = n[_with_channels(p)], n[_with_channels(q)]
+        dx = points[_with_channels(q)] - points[_with_channels(p)]
         dist2 = (dx * dx).sum(1)
-        turn = np.arccos(np.clip((n[tuple(tail)] * n[tuple(lead)]).sum(1), -1.0, 1.0))
-        near = dist2 < np.minimum(reach[tuple(lead[1:])], reach[tuple(tail[1:])]) ** 2
+        turn = np.arccos(np.clip((n_q * n_p).sum(1), -1.0, 1.0))
+        near = dist2 < np.minimum(reach[p], reach[q]) ** 2
         with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.where(near & (turn > _CREASE_MIN_RAD), (dn * dx).sum(1) / dist2, np.nan)
-        for sl in (tuple(lead[1:]), tuple(tail[1:])):
+            step = np.where(
+                near & (turn > _CREASE_MIN_RAD), ((n_q - n_p) * dx).sum(1) / dist2, np.nan
+            )
+        for sl in (p, q):
             convex[sl] = np.fmax(convex[sl], step)  # fmax/fmin: nan (no crease) keeps it
             concave[sl] = np.fmin(concave[sl], step)
     sigma = (0, _CREASE_SIGMA_PX, _CREASE_SIGMA_PX)
