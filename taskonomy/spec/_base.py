@@ -6,17 +6,10 @@ RUF012 cannot see the pydantic base through this module, hence its ``noqa`` in t
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True
     )
-
-
-_NAME = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*(?<!_)$")
-Name = Annotated[str, Field(min_length=1, max_length=64)]

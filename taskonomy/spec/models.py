@@ -10,15 +10,19 @@ field's docstring is its description in ``taskonomy schema``. Cross-field rules 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from taskonomy.budgets import budget_label, parse_budgets
 from taskonomy.spec import types as ty
-from taskonomy.spec._base import _NAME, Name, _Model
+from taskonomy.spec._base import _Model
 from taskonomy.spec.executor import ExecutorSpec
 from taskonomy.tasks.bank import Role
+
+_NAME = re.compile(r"^[a-z](?:[a-z0-9]|_(?!_))*(?<!_)$")
+Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 #: The most jobs a plan may have unless the spec raises ``max_jobs`` (the paper's: 2,513).
 DEFAULT_MAX_JOBS = 20_000
