@@ -154,10 +154,6 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _optional_number(value: Any) -> float | None:
-    return None if value is None else _number(value)
-
-
 def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise TypeError(f"expected a list of task names, got {value!r}")
