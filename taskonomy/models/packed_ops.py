@@ -4,8 +4,6 @@ Profiled on the mini preset, a readout step is not Python overhead: it is small 
 that run far below the machine's speed (a 3x3 conv to one channel at 32 x 32, batch norm
 and ReLU over 8 channels, the 2x2 transposed convs). Packed heads avoid them:
 
-* :func:`batch_norm_act`: batch norm (+ ReLU) of many heads' channels at once, with a
-  hand-written backward of a few passes instead of the generic kernels.
 * :func:`upsample_bn_act`: a 2x2 stride-2 transposed conv + batch norm + ReLU as one
   matrix product per head (the normalisation folded into the weights, its statistics from
   the input's covariance), writing sub-pixel phases: nothing is shuffled.
@@ -95,85 +93,6 @@ def shift_sum(p: Tensor) -> Tensor:
     sum_tap p_tap[Y + dy - 1, X + dx - 1]``, at most four slice additions per tap.
     """
     out: Tensor = _ShiftSum.apply(p.contiguous())
-    return out
-
-
-class _BatchNormAct(Function):
-    @staticmethod
-    def forward(
-        ctx: Any,
-        x: Tensor,
-        weight: Tensor,
-        bias: Tensor,
-        running: tuple[Tensor, Tensor],
-        momentum: float,
-        eps: float,
-        relu: bool,
-    ) -> Tensor:
-        a, _, c, _ = x.shape
-        n = x.numel() // (a * c)
-        mean = x.sum(dim=(1, 3), keepdim=True) / n
-        d = x - mean
-        var = (d * d).sum(dim=(1, 3), keepdim=True) / n
-        rstd = (var + eps).rsqrt()
-        scale = weight.view(a, 1, c, 1) * rstd
-        y = torch.addcmul(bias.view(a, 1, c, 1), d, scale)
-        if relu:
-            y.clamp_min_(0)
-        with torch.no_grad():
-            running[0].lerp_(mean.flatten().to(running[0].dtype), momentum)
-            running[1].lerp_((var.flatten() * (n / max(n - 1, 1))).to(running[1].dtype), momentum)
-        ctx.save_for_backward(d, y if relu else None, rstd, scale)
-        ctx.relu = relu
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-        d, y, rstd, scale = ctx.saved_tensors
-        if ctx.relu:
-            grad = torch.ops.aten.threshold_backward(grad, y, 0.0)
-        a, _, c, _ = d.shape
-        n = d.numel() // (a * c)
-        sum_g = grad.sum(dim=(1, 3), keepdim=True)
-        dweight = rstd * (grad * d).sum(dim=(1, 3), keepdim=True)
-        k = -scale * rstd * dweight / n
-        dx = torch.addcmul(torch.addcmul(-scale * sum_g / n, d, k), grad, scale)
-        return dx, dweight.flatten(), sum_g.flatten(), None, None, None, None
-
-
-def batch_norm_act(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor,
-    running_mean: Tensor,
-    running_var: Tensor,
-    *,
-    training: bool,
-    momentum: float,
-    eps: float,
-    relu: bool,
-) -> Tensor:
-    """Batch norm (then ReLU if ``relu``) of ``x`` viewed as ``(A, P, C, R)``: channels
-    ``(A, C)`` (flattened ``a * C + c`` in the parameters), statistics over ``P`` and ``R``.
-
-    The arithmetic of :class:`torch.nn.BatchNorm2d` (biased variance to normalise,
-    unbiased to update the running statistics by ``momentum``); eval mode uses them.
-    """
-    a, _, c, _ = x.shape
-    if not training:
-        rstd = (running_var.view(a, 1, c, 1) + eps).rsqrt()
-        scale = weight.view(a, 1, c, 1) * rstd
-        y = torch.addcmul(bias.view(a, 1, c, 1) - running_mean.view(a, 1, c, 1) * scale, x, scale)
-        return y.clamp_min(0) if relu else y
-    out: Tensor = _BatchNormAct.apply(
-        x if x.dtype == torch.float64 else x.float(),
-        weight,
-        bias,
-        (running_mean, running_var),
-        momentum,
-        eps,
-        relu,
-    )
     return out
 
 
