@@ -17,7 +17,12 @@ target, 90 on the bundled tasks) on the generated data, timed side by side:
   (``--process-jobs``) and extrapolates to the whole stage.
 
 Ratios are against ``naive, in-process``; seconds per step are per head and step.
-Encoders train for 3 steps only (their weights do not change the cost).
+``GFLOP/s`` is the heads' own work (the convolutions and matrix products of one training
+step of each plain readout, forward and backward, as ``torch.utils.flop_counter`` counts
+them, times the steps) over each line's seconds, so every line is judged on the same
+work; ``% peak`` sets it against a large matrix product timed on the same device in the
+same run and precision. Encoders train for 3 steps only (their weights do not change the
+cost).
 
     python benchmarks/transfers.py [--steps 40] [--device auto|cpu|cuda] [--threads N]
         [--precision fp32|bf16|fp16] [--process-jobs 3]
@@ -118,6 +123,60 @@ def heads(
     return seconds, [float(m["final_train_loss"]) for m in metas if m]
 
 
+def step_flops(spec: Spec, plan: Plan, store: ArtifactStore, jobs: list[str], device: str) -> float:
+    """FLOPs of one training step (forward + backward) of every head in ``jobs``, summed:
+    counted once per architecture (target, number of inputs) on the plain readout."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from taskonomy.jobs._training_io import RepresentationCache, training_head
+    from taskonomy.models.losses import training_loss
+
+    cache = RepresentationCache(torch.device(device))
+    per_arch: dict[tuple[str, int], int] = {}
+    total = 0
+    for job_id in jobs:
+        ctx = context(spec, plan, store, job_id, device)
+        head, _ = training_head(ctx, cache, stem=False)
+        store.discard(ctx.out)
+        model, task = head.model.to(cache.device).train(), head.model.task
+        arch = (task.name, model.n_inputs)
+        if arch not in per_arch:
+            assert head.indices is not None
+            idx = torch.from_numpy(head.indices[0]).to(cache.device)
+            pick = [
+                s[idx] if isinstance(s, torch.Tensor) else s(idx)
+                for s in (head.inputs, head.labels)
+            ]
+            counter = FlopCounterMode(display=False)
+            with counter:
+                training_loss(model(pick[0].permute(0, 3, 1, 2).float()), pick[1], task).backward()
+            per_arch[arch] = counter.get_total_flops()
+        total += per_arch[arch]
+    return float(total)
+
+
+def matmul_peak(device: str, precision: str) -> float:
+    """FLOP/s of a large square matrix product on ``device`` in ``precision`` (best of 5)."""
+    import torch
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    cuda = device.startswith("cuda")
+    n = 8192 if cuda else 2048
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    best = float("inf")
+    for _ in range(6):
+        if cuda:
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        if cuda:
+            torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - began) / 4)
+    return 2 * n**3 / best
+
+
 def processes(args: argparse.Namespace, workdir: Path, jobs: list[str]) -> float:
     base = [sys.executable, __file__, "--workdir", str(workdir), "--steps", str(args.steps)]
     base += ["--precision", args.precision, "--device", args.device]
@@ -168,11 +227,22 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
         note = f"{len(subset)} jobs, x{len(jobs) / len(subset):.0f}"
         rows.append(("naive, one process per job", per_job * len(jobs), note))
 
-    print(f"\n{'mode':28} {'seconds':>8} {'s/step':>8} {'transfers/h':>12} {'vs naive':>9}  note")
+    work = step_flops(cached, cplan, store, jobs, device) * args.steps
+    peak = matmul_peak(device, args.precision)
+    print(
+        f"heads' work: {work / 1e9:.0f} GFLOP ({work / steps / 1e6:.1f} MFLOP per head-step); "
+        f"device peak (a {args.precision} matrix product, measured now): {peak / 1e9:.0f} GFLOP/s"
+    )
+    print(
+        f"\n{'mode':28} {'seconds':>8} {'s/step':>8} {'transfers/h':>12} {'vs naive':>9}"
+        f" {'GFLOP/s':>8} {'% peak':>7}  note"
+    )
     for label, seconds, note in rows:
+        rate = work / seconds
         print(
             f"{label:28} {seconds:8.1f} {seconds / steps:8.4f} {3600 * len(jobs) / seconds:12.0f}"
-            f" {naive_s / seconds:8.2f}x  {note}"
+            f" {naive_s / seconds:8.2f}x {rate / 1e9:8.1f} {100 * rate / peak:6.1f}%"
+            f"  {note}"
         )
     if subset:
         print(f"  (the process-per-job line ran {len(subset)} of {len(jobs)} jobs, extrapolated)")
